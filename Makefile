@@ -1,0 +1,65 @@
+# waitroom — every step a newcomer needs is here. `make demo` runs the demo, `make test` runs
+# every test; both install what they need (Rust target, wasm-bindgen-cli at the Cargo.lock
+# version, npm packages, Debian's Chromium) and skip what is already there.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+TOOLS := $(CURDIR)/.tools
+export PATH := $(TOOLS)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export CHROMEDRIVER ?= /usr/bin/chromedriver
+
+.PHONY: all setup setup-rust setup-browser setup-node build demo test test-native test-wasm test-size test-e2e sim loadtest clean
+
+all: build
+
+setup: setup-rust setup-node setup-browser
+
+# The wasm32 target and a wasm-bindgen-cli that matches Cargo.lock exactly.
+setup-rust:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@want=$$(cargo metadata --format-version 1 --locked 2>/dev/null | python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="wasm-bindgen"))'); \
+	have=$$($(TOOLS)/bin/wasm-bindgen --version 2>/dev/null | awk '{print $$2}'); \
+	if [ "$$want" != "$$have" ]; then \
+	  echo "installing wasm-bindgen-cli $$want into $(TOOLS) (about 2 minutes)"; \
+	  cargo install -q wasm-bindgen-cli --version "$$want" --root $(TOOLS); \
+	fi
+
+# playwright-core, axe-core and binaryen's wasm-opt (Debian's binaryen is too old: see docs).
+setup-node:
+	@[ -x node_modules/.bin/wasm-opt ] && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error
+
+# Debian's Chromium and ChromeDriver, for wasm-bindgen-test and the end-to-end suite.
+setup-browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+# The widget: wasm32 release build, wasm-bindgen glue for `<script type=module>`-less loading
+# (the loader imports it), then wasm-opt. Rebuilt only when a source, Cargo.toml or Cargo.lock
+# changed, so `make test` after `make build` costs nothing.
+WASM_RELEASE := target/wasm32-unknown-unknown/release/waitroom.wasm
+PKG := www/pkg
+WIDGET_SRC := $(shell find src -name '*.rs' -o -name '*.css') Cargo.toml Cargo.lock
+DOWNLOADS := www/waitroom.js $(PKG)/waitroom.js $(PKG)/waitroom_bg.wasm
+SIZE_BUDGET_GZIP_KIB := 60
+
+build: $(PKG)/waitroom_bg.wasm
+	@node scripts/sizes.mjs $(DOWNLOADS)
+
+$(PKG)/waitroom_bg.wasm: $(WIDGET_SRC) | setup-rust setup-node
+	cargo build --release --target wasm32-unknown-unknown -p waitroom --lib
+	wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+	  --out-dir $(PKG) $(WASM_RELEASE)
+	wasm-opt -Oz --strip-debug --strip-producers --strip-target-features -o $@ $@
+
+# The download stays under budget (gzip, deterministic): every pupil pays for every KiB.
+test-size: $(PKG)/waitroom_bg.wasm
+	node scripts/sizes.mjs --max-gzip-kib $(SIZE_BUDGET_GZIP_KIB) $(DOWNLOADS)
+
+# The driver's browser tests, in headless Chromium.
+test-wasm: | setup-rust setup-browser
+	cargo test --target wasm32-unknown-unknown -p waitroom --test web
+
+test-native:
+	cargo test --workspace --quiet
+
+test: test-native test-wasm test-size

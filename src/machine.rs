@@ -1,0 +1,587 @@
+//! The waiting-room state machine: sans-IO, in the style of quinn-proto.
+//!
+//! Inputs are `handle_*` methods, outputs are [`Machine::poll_action`] and
+//! [`Machine::poll_timeout`], and time is always an argument. The browser driver, the simulator
+//! and the tests drive this one object, so what the simulator measures is what the browser does.
+//!
+//! The rule that everything here protects: **no request before its time.** Every scheduled
+//! request waits for the later of the server's instruction and our own backoff, plus jitter,
+//! and that deadline is persisted so a reload, another tab or a click cannot shorten it.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::backoff::Backoff;
+use crate::config::{Config, FailPolicy};
+use crate::eta::{EtaEstimator, EtaRange};
+use crate::messages::Phase;
+use crate::reply::Reply;
+use crate::rng::Rng;
+use crate::time::{duration_millis, Timestamp};
+
+/// Widest jitter added to a native, server-guided return: small, so that the queue order the
+/// gate planned is kept, yet enough to spread users told the same instant.
+pub const RETURN_JITTER_CAP: Duration = Duration::from_secs(5);
+/// Widest jitter added to any other scheduled request (throttled, unavailable, closed).
+pub const RETRY_JITTER_CAP: Duration = Duration::from_secs(30);
+/// Jitter window after the network comes back: everyone whose Wi-Fi returned together must
+/// not come back in the same second.
+pub const RECONNECT_JITTER: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(6));
+/// Shortest wait after a closed reply, whatever the server says.
+pub const CLOSED_MIN_DELAY: Duration = Duration::from_secs(60);
+/// A snapshot from the future further than this is from a clock that jumped; it is clamped.
+const MAX_SCHEDULE_AHEAD: Duration = Duration::from_secs(3600 + 60);
+
+/// What the driver must do next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send `GET <gate>` now, with the ticket if any, aborting after `timeout`; report the outcome
+    /// with [`Machine::handle_reply`].
+    Send {
+        /// The ticket to send as `?ticket=`.
+        ticket: Option<String>,
+        /// Abort the request after this long and report [`crate::reply::Failure::Timeout`].
+        timeout: Duration,
+    },
+    /// Store this snapshot for the gate (and tell the other tabs).
+    Persist(Snapshot),
+    /// The view changed: render [`Machine::view`].
+    Render,
+    /// The user may log in: remove the guard (put the pass in the form if configured) and go to
+    /// `redirect` if the driver's allow-list accepts it.
+    Admit {
+        /// The gate's pass.
+        pass: Option<String>,
+        /// Where to go.
+        redirect: Option<String>,
+    },
+    /// The gate has been unreachable for longer than the fail-open delay: let the user in
+    /// without a pass (the portal itself decides).
+    FailOpen,
+}
+
+/// Where we are, as the user should understand it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Status {
+    /// The first request has not been answered yet.
+    Checking,
+    /// A place in the native queue.
+    Queued,
+    /// The portal is full (plain 429 / 503, or a reply we could not read).
+    Throttled,
+    /// The portal is closed.
+    Closed {
+        /// The operator's message.
+        message: Option<String>,
+    },
+    /// The gate cannot be reached or answers nonsense statuses.
+    Unavailable {
+        /// Since when, for the fail-open delay (milliseconds since the epoch).
+        since: u64,
+    },
+    /// Too many failed attempts: polling stopped until the user asks again.
+    GaveUp,
+    /// In.
+    Admitted {
+        /// The pass, if the gate gave one.
+        pass: Option<String>,
+        /// When the pass stops being valid (milliseconds since the epoch).
+        expires_at: Option<u64>,
+    },
+    /// The gate was unreachable and the policy is fail-open: the guard is lifted.
+    FailedOpen,
+}
+
+/// The last queue place the gate gave, from which the position is counted down locally.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Place {
+    /// Position in the last reply.
+    pub position: u64,
+    /// When that reply arrived (ms since the epoch).
+    pub at: u64,
+    /// Places per minute the queue advances.
+    pub advance_per_minute: f64,
+    /// The gate's estimate at that time, in ms.
+    pub eta_ms: u64,
+    /// The position when this browser first joined, for the progress bar.
+    pub entry_position: u64,
+}
+
+/// Everything needed to resume after a reload or in another tab. Stored per gate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The ticket, if the gate gave one.
+    pub ticket: Option<String>,
+    /// No request before this time (ms since the epoch).
+    pub next_at: u64,
+    /// Consecutive failed attempts, so a reload does not reset the backoff.
+    pub attempt: u32,
+    /// What the user sees.
+    pub status: Status,
+    /// The last queue place.
+    pub place: Option<Place>,
+    /// When the last reply arrived (ms since the epoch).
+    pub last_update: Option<u64>,
+    /// When this snapshot was taken (ms since the epoch): the newest one wins across tabs.
+    pub saved_at: u64,
+}
+
+/// Everything the overlay shows, in numbers; `messages` turns it into words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    /// The headline state.
+    pub phase: Phase,
+    /// Position, counted down locally between replies.
+    pub position: Option<u64>,
+    /// People ahead (`position - 1`).
+    pub ahead: Option<u64>,
+    /// Wait estimate, pessimistic.
+    pub eta: Option<EtaRange>,
+    /// Progress from the entry position, 0 to 100.
+    pub progress_percent: Option<u8>,
+    /// Time left before the next automatic attempt.
+    pub next_attempt_in: Option<Duration>,
+    /// When the last reply arrived.
+    pub last_update: Option<Timestamp>,
+    /// Whether "try again now" would send a request (only when the schedule allows).
+    pub retry_enabled: bool,
+    /// The operator's message when closed.
+    pub closed_message: Option<String>,
+}
+
+/// The waiting-room state machine.
+#[derive(Debug)]
+pub struct Machine {
+    fail: FailPolicy,
+    fail_open_after: Duration,
+    timeout: Duration,
+    base_delay: Duration,
+    backoff: Backoff,
+    rng: Rng,
+    eta: EtaEstimator,
+
+    status: Status,
+    ticket: Option<String>,
+    place: Option<Place>,
+    last_update: Option<Timestamp>,
+    /// No request before this. `None` until started.
+    next_at: Option<Timestamp>,
+    in_flight: bool,
+    /// When the newest snapshot this tab knows of was taken, its own or a peer's.
+    saved_at: u64,
+    started: bool,
+    leader: bool,
+    online: bool,
+    visible: bool,
+    actions: VecDeque<Action>,
+}
+
+impl Machine {
+    /// A machine for `config`; `seed` drives all its jitter.
+    pub fn new(config: &Config, seed: u64) -> Self {
+        Machine {
+            fail: config.fail,
+            fail_open_after: config.fail_open_after,
+            timeout: config.timeout,
+            base_delay: config.base_delay,
+            backoff: config.backoff(seed),
+            // Not the backoff's stream shifted by a step (xor with the SplitMix increment would be).
+            rng: Rng::seeded(seed.wrapping_mul(0xD1B5_4A32_D192_ED03).rotate_left(29)),
+            eta: EtaEstimator::new(),
+            status: Status::Checking,
+            ticket: None,
+            place: None,
+            last_update: None,
+            next_at: None,
+            in_flight: false,
+            saved_at: 0,
+            started: false,
+            leader: true,
+            online: true,
+            visible: true,
+            actions: VecDeque::new(),
+        }
+    }
+
+    /// Starts, from what was persisted for this gate, if anything.
+    ///
+    /// A fresh start sends at once (the user just arrived); a restored one keeps its schedule,
+    /// its ticket and its place, and sends nothing before the stored time.
+    pub fn handle_start(&mut self, now: Timestamp, restored: Option<Snapshot>) {
+        self.started = true;
+        match restored {
+            Some(snapshot) => self.adopt(now, snapshot),
+            None => self.next_at = Some(now),
+        }
+        if let Status::Admitted { pass, expires_at } = &self.status {
+            if expires_at.is_some_and(|e| e <= now.as_millis()) {
+                // The pass ran out while the page was closed: ask again, keeping the schedule.
+                self.status = Status::Checking;
+            } else {
+                self.actions.push_back(Action::Admit { pass: pass.clone(), redirect: None });
+            }
+        }
+        if self.status == Status::FailedOpen {
+            self.actions.push_back(Action::FailOpen);
+        }
+        self.actions.push_back(Action::Render);
+        self.maybe_send(now);
+    }
+
+    /// Tells whether this tab runs the polling loop (holds the cross-tab lock). Followers never
+    /// send; they mirror the leader through [`Machine::handle_peer`].
+    pub fn handle_role(&mut self, now: Timestamp, leader: bool) {
+        self.leader = leader;
+        self.maybe_send(now);
+    }
+
+    /// Another tab persisted a snapshot. The newer one wins, and the schedule only moves later.
+    pub fn handle_peer(&mut self, now: Timestamp, snapshot: Snapshot) {
+        if snapshot.saved_at < self.saved_at {
+            return;
+        }
+        let was_admitted = matches!(self.status, Status::Admitted { .. });
+        self.adopt(now, snapshot);
+        match &self.status {
+            Status::Admitted { pass, .. } if !was_admitted => {
+                self.actions.push_back(Action::Admit { pass: pass.clone(), redirect: None });
+            }
+            Status::FailedOpen => self.actions.push_back(Action::FailOpen),
+            _ => {}
+        }
+        self.actions.push_back(Action::Render);
+    }
+
+    /// The response to the last [`Action::Send`], classified by [`crate::reply::classify`].
+    pub fn handle_reply(&mut self, now: Timestamp, reply: Reply) {
+        if !self.in_flight {
+            return; // a stale answer (the tab lost the lead, or a duplicate): ignore it
+        }
+        self.in_flight = false;
+        match reply {
+            Reply::Admitted { pass, pass_expires_in, redirect } => {
+                self.backoff.reset();
+                self.last_update = Some(now);
+                let expires_at = pass_expires_in.map(|d| now.saturating_add(d).as_millis());
+                self.status = Status::Admitted { pass: pass.clone(), expires_at };
+                self.actions.push_back(Action::Admit { pass, redirect });
+            }
+            Reply::Queued { ticket, position, eta, retry_after, advance_per_minute } => {
+                self.last_update = Some(now);
+                let improved = self.place.as_ref().is_none_or(|p| position < p.position);
+                let entry_position = match &self.place {
+                    Some(p) if self.ticket.as_deref() == Some(&ticket) || p.entry_position >= position => {
+                        p.entry_position.max(position)
+                    }
+                    _ => position,
+                };
+                // A gate that keeps us in place while telling us to come back at once gets our
+                // backoff instead: a broken or hostile gate cannot make us hammer it.
+                let own = if improved || self.status != Status::Queued {
+                    self.backoff.reset();
+                    self.base_delay
+                } else {
+                    self.backoff.next().unwrap_or(self.base_delay)
+                };
+                self.eta.observe(now, position);
+                self.ticket = Some(ticket);
+                self.place = Some(Place {
+                    position,
+                    at: now.as_millis(),
+                    advance_per_minute,
+                    eta_ms: duration_millis(eta),
+                    entry_position,
+                });
+                self.status = Status::Queued;
+                let delay = retry_after.max(own);
+                self.schedule(now, delay, RETURN_JITTER_CAP);
+            }
+            Reply::Closed { message, retry_after } => {
+                self.last_update = Some(now);
+                self.status = Status::Closed { message };
+                let delay = retry_after.unwrap_or(CLOSED_MIN_DELAY).max(CLOSED_MIN_DELAY);
+                self.schedule(now, delay, RETRY_JITTER_CAP);
+            }
+            Reply::Throttled { retry_after, .. } => {
+                self.last_update = Some(now);
+                // A throttle is an answer from the gate: the portal is alive, only full.
+                self.status = Status::Throttled;
+                self.retry_later(now, retry_after);
+            }
+            Reply::Unavailable(_) => {
+                let since = match self.status {
+                    Status::Unavailable { since } => since,
+                    _ => now.as_millis(),
+                };
+                self.status = Status::Unavailable { since };
+                if self.fail_open_due(now) {
+                    self.fail_open();
+                    return;
+                }
+                self.retry_later(now, None);
+            }
+        }
+        self.persist(now);
+        self.actions.push_back(Action::Render);
+    }
+
+    /// A timer armed from [`Machine::poll_timeout`] fired.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        if matches!(self.status, Status::Unavailable { .. }) && self.fail_open_due(now) && !self.in_flight {
+            self.fail_open();
+            self.persist(now);
+            self.actions.push_back(Action::Render);
+            return;
+        }
+        self.maybe_send(now);
+    }
+
+    /// The browser went offline or came back. Offline: nothing is sent. Back online: the next
+    /// request waits for its schedule *and* a reconnect jitter, so a whole class whose Wi-Fi
+    /// returns together does not come back in the same second.
+    pub fn handle_online(&mut self, now: Timestamp, online: bool) {
+        if self.online == online {
+            return;
+        }
+        self.online = online;
+        if online && self.started && !self.is_final() {
+            let (low, high) = RECONNECT_JITTER;
+            let earliest = now.saturating_add(self.rng.between(low, high));
+            self.next_at = Some(self.next_at.map_or(earliest, |t| t.max(earliest)));
+            self.persist(now);
+        }
+        self.actions.push_back(Action::Render);
+    }
+
+    /// The page was hidden or shown. A hidden tab keeps its schedule (browsers slow its timers
+    /// down); when it is shown again a request that fell due meanwhile goes out.
+    pub fn handle_visibility(&mut self, now: Timestamp, visible: bool) {
+        self.visible = visible;
+        if visible {
+            self.actions.push_back(Action::Render);
+            self.maybe_send(now);
+        }
+    }
+
+    /// The user pressed "try again now". Honoured only when the schedule allows it (the button
+    /// is disabled otherwise, but a click is never trusted to be early-proof).
+    pub fn handle_retry(&mut self, now: Timestamp) {
+        if self.status == Status::GaveUp && self.next_at.is_some_and(|t| now >= t) {
+            self.backoff.reset();
+            self.status = Status::Throttled;
+        }
+        self.maybe_send(now);
+        self.actions.push_back(Action::Render);
+    }
+
+    /// The next thing to do, if any.
+    #[must_use]
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When to call [`Machine::handle_timeout`], if at all.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        if !self.started || self.in_flight || self.is_final() || !self.leader {
+            return None;
+        }
+        let fail_open_at = match self.status {
+            Status::Unavailable { since } if self.fail == FailPolicy::Open => {
+                Some(Timestamp::from_millis(since).saturating_add(self.fail_open_after))
+            }
+            _ => None,
+        };
+        let send_at = if self.online && self.status != Status::GaveUp { self.next_at } else { None };
+        match (send_at, fail_open_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The time before which nothing is sent.
+    pub fn next_allowed(&self) -> Option<Timestamp> {
+        self.next_at
+    }
+
+    /// What the overlay should show at `now`.
+    pub fn view(&self, now: Timestamp) -> View {
+        let phase = self.phase();
+        let position = self.place.as_ref().filter(|_| self.shows_place()).map(|p| local_position(p, now));
+        let eta = match (&self.place, position) {
+            (Some(p), Some(pos)) => {
+                let remaining = Duration::from_millis(p.eta_ms)
+                    .saturating_sub(now.saturating_duration_since(Timestamp::from_millis(p.at)));
+                self.eta.estimate(pos, Some(remaining))
+            }
+            _ => None,
+        };
+        let progress_percent = match (&self.place, position) {
+            (Some(p), Some(pos)) if p.entry_position > 1 => {
+                let done = p.entry_position.saturating_sub(pos) as f64 / (p.entry_position - 1) as f64;
+                Some((done * 100.0).clamp(0.0, 100.0) as u8)
+            }
+            (Some(_), Some(_)) => Some(100),
+            _ => None,
+        };
+        let next_attempt_in = match (&self.next_at, self.is_final()) {
+            (Some(t), false) if !self.in_flight => Some(t.saturating_duration_since(now)),
+            _ => None,
+        };
+        View {
+            phase,
+            position,
+            ahead: position.map(|p| p.saturating_sub(1)),
+            eta,
+            progress_percent,
+            next_attempt_in,
+            last_update: self.last_update,
+            retry_enabled: self.can_send(now) || (self.status == Status::GaveUp && self.next_at.is_some_and(|t| now >= t)),
+            closed_message: match &self.status {
+                Status::Closed { message } => message.clone(),
+                _ => None,
+            },
+        }
+    }
+
+    /// The current status (for events and tests).
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// The ticket held, if any.
+    pub fn ticket(&self) -> Option<&str> {
+        self.ticket.as_deref()
+    }
+
+    /// The state to persist, as it is now.
+    pub fn snapshot(&self, now: Timestamp) -> Snapshot {
+        Snapshot {
+            ticket: self.ticket.clone(),
+            next_at: self.next_at.map_or(now.as_millis(), Timestamp::as_millis),
+            attempt: self.backoff.attempt(),
+            status: self.status.clone(),
+            place: self.place.clone(),
+            last_update: self.last_update.map(Timestamp::as_millis),
+            saved_at: now.as_millis(),
+        }
+    }
+
+    fn phase(&self) -> Phase {
+        match self.status {
+            Status::Admitted { .. } | Status::FailedOpen => Phase::Admitted,
+            _ if !self.online => Phase::Offline,
+            Status::Checking => Phase::Checking,
+            Status::Queued => Phase::Queued,
+            Status::Throttled => Phase::Throttled,
+            Status::Closed { .. } => Phase::Closed,
+            Status::Unavailable { .. } => Phase::Unavailable,
+            Status::GaveUp => Phase::GaveUp,
+        }
+    }
+
+    /// The place stays on screen while throttled, offline or unavailable: it is not lost.
+    fn shows_place(&self) -> bool {
+        self.ticket.is_some()
+            && matches!(self.status, Status::Queued | Status::Throttled | Status::Unavailable { .. })
+    }
+
+    fn is_final(&self) -> bool {
+        matches!(self.status, Status::Admitted { .. } | Status::FailedOpen)
+    }
+
+    fn can_send(&self, now: Timestamp) -> bool {
+        self.started
+            && self.leader
+            && self.online
+            && !self.in_flight
+            && !self.is_final()
+            && self.status != Status::GaveUp
+            && self.next_at.is_some_and(|t| now >= t)
+    }
+
+    fn maybe_send(&mut self, now: Timestamp) {
+        if self.can_send(now) {
+            self.in_flight = true;
+            self.actions.push_back(Action::Send { ticket: self.ticket.clone(), timeout: self.timeout });
+            // Should the page die with the request in flight, the next page waits at least the
+            // base delay: twenty F5 presses during a check cost one request, not twenty.
+            self.schedule(now, self.base_delay, RETRY_JITTER_CAP);
+            self.persist(now);
+        }
+    }
+
+    /// After a throttle or a failure: the later of the server's instruction and our backoff.
+    fn retry_later(&mut self, now: Timestamp, instruction: Option<Duration>) {
+        match self.backoff.next() {
+            Some(own) => {
+                let delay = instruction.map_or(own, |i| i.max(own));
+                self.schedule(now, delay, RETRY_JITTER_CAP);
+            }
+            None => {
+                // Out of attempts: stop polling; the user may ask again after a full cap.
+                self.status = Status::GaveUp;
+                let delay = instruction.unwrap_or(Duration::ZERO).max(self.base_delay);
+                self.schedule(now, delay, RETRY_JITTER_CAP);
+            }
+        }
+    }
+
+    /// Schedules the next request `delay` from now plus a jitter of up to a fifth of the delay
+    /// (at least half a second, at most `cap`). Never earlier than an already-stored deadline.
+    fn schedule(&mut self, now: Timestamp, delay: Duration, cap: Duration) {
+        let window = (delay / 5).clamp(Duration::from_millis(500), cap);
+        let at = now.saturating_add(delay).saturating_add(self.rng.between(Duration::ZERO, window));
+        self.next_at = Some(self.next_at.map_or(at, |t| t.max(at)));
+    }
+
+    fn fail_open_due(&self, now: Timestamp) -> bool {
+        match self.status {
+            Status::Unavailable { since } => {
+                self.fail == FailPolicy::Open
+                    && now >= Timestamp::from_millis(since).saturating_add(self.fail_open_after)
+            }
+            _ => false,
+        }
+    }
+
+    fn fail_open(&mut self) {
+        self.status = Status::FailedOpen;
+        self.actions.push_back(Action::FailOpen);
+    }
+
+    fn persist(&mut self, now: Timestamp) {
+        self.saved_at = now.as_millis();
+        self.actions.push_back(Action::Persist(self.snapshot(now)));
+    }
+
+    /// Takes over a persisted or peer snapshot; the schedule never moves earlier.
+    fn adopt(&mut self, now: Timestamp, snapshot: Snapshot) {
+        let limit = now.saturating_add(MAX_SCHEDULE_AHEAD);
+        let stored = Timestamp::from_millis(snapshot.next_at).min(limit);
+        self.saved_at = self.saved_at.max(snapshot.saved_at);
+        self.next_at = Some(self.next_at.map_or(stored, |t| t.max(stored)));
+        for _ in 0..snapshot.attempt.min(64) {
+            let _ = self.backoff.next();
+        }
+        if let Some(p) = &snapshot.place {
+            self.eta.observe(Timestamp::from_millis(p.at), p.position);
+        }
+        self.ticket = snapshot.ticket;
+        self.place = snapshot.place;
+        self.last_update = snapshot.last_update.map(Timestamp::from_millis);
+        self.status = snapshot.status;
+    }
+}
+
+/// The position counted down from the last reply at the queue's advance rate, never below 1:
+/// only the gate can say "your turn".
+fn local_position(place: &Place, now: Timestamp) -> u64 {
+    let minutes = now.saturating_duration_since(Timestamp::from_millis(place.at)).as_secs_f64() / 60.0;
+    let advanced = (minutes * place.advance_per_minute).floor();
+    let advanced = if advanced.is_finite() && advanced > 0.0 { advanced as u64 } else { 0 };
+    place.position.saturating_sub(advanced).max(1)
+}

@@ -1,0 +1,359 @@
+//! Classification of whatever the gate (or a proxy in front of it) answered.
+//!
+//! This is the edge where wire data becomes domain values: the native JSON goes through the
+//! [`crate::wire`] serde types once, then every number is range-checked here. A hostile or broken
+//! reply never panics and never yields an out-of-range value: it becomes
+//! [`Reply::Throttled`] with `malformed: true`, which the state machine answers with backoff.
+
+use std::time::Duration;
+
+use crate::config::Protocol;
+use crate::retry_after::{parse_ratelimit, parse_ratelimit_reset, parse_retry_after, MAX_RETRY_AFTER};
+use crate::time::Timestamp;
+use crate::wire::StatusReply;
+
+/// Highest queue position we believe (ten million: more than every pupil in France).
+pub const MAX_POSITION: u64 = 10_000_000;
+/// Longest wait estimate we show; a longer one is clamped (two days).
+pub const MAX_ETA: Duration = Duration::from_secs(48 * 3600);
+/// Longest ticket or pass we keep and send back.
+pub const MAX_TOKEN_LEN: usize = 1024;
+/// Longest operator message we show, in characters; longer ones are cut.
+pub const MAX_MESSAGE_CHARS: usize = 500;
+/// Fastest queue advance we believe, in places per minute.
+pub const MAX_ADVANCE_PER_MINUTE: f64 = 1_000_000.0;
+
+/// What the driver saw of an HTTP exchange, independent of the fetch API.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Response<'a> {
+    /// HTTP status code.
+    pub status: u16,
+    /// `Retry-After` header.
+    pub retry_after: Option<&'a str>,
+    /// `RateLimit` header (IETF draft structured form).
+    pub ratelimit: Option<&'a str>,
+    /// `RateLimit-Reset` header (older draft form).
+    pub ratelimit_reset: Option<&'a str>,
+    /// `Content-Type` header.
+    pub content_type: Option<&'a str>,
+    /// The body as text (the driver may cut it; JSON replies are small).
+    pub body: &'a str,
+}
+
+/// Why no HTTP response arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The request took longer than the configured timeout and was aborted.
+    Timeout,
+    /// DNS, connection refused, offline, CORS refusal: the browser hides which.
+    Network,
+}
+
+/// Why the gate counts as unavailable (as opposed to "full").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// The request timed out.
+    Timeout,
+    /// No HTTP response at all.
+    Network,
+    /// An HTTP status that means neither "admitted" nor "full" (404, 500, 502…).
+    Status(u16),
+}
+
+/// A reply, classified and range-checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// Come in. Plain HTTP `2xx` carries no pass.
+    Admitted {
+        /// The gate's signed pass, if any.
+        pass: Option<String>,
+        /// How long the pass stays valid.
+        pass_expires_in: Option<Duration>,
+        /// Where the gate wants the user to go (checked against the allow-list by the driver).
+        redirect: Option<String>,
+    },
+    /// A place in the native queue.
+    Queued {
+        /// The ticket to send back.
+        ticket: String,
+        /// Place in the queue, 1 = next.
+        position: u64,
+        /// The gate's wait estimate.
+        eta: Duration,
+        /// The gate's instruction: come back after this long.
+        retry_after: Duration,
+        /// Places per minute the queue advances, for the local countdown.
+        advance_per_minute: f64,
+    },
+    /// The portal is closed; come back much later.
+    Closed {
+        /// The operator's message, plain text.
+        message: Option<String>,
+        /// The gate's instruction, if it gave one.
+        retry_after: Option<Duration>,
+    },
+    /// Full (plain `429` / `503`), or a reply we could not make sense of.
+    Throttled {
+        /// The server's instruction, if it gave a usable one.
+        retry_after: Option<Duration>,
+        /// The reply claimed to be the native protocol but was malformed or out of range.
+        malformed: bool,
+    },
+    /// Not "full" but broken or unreachable: subject to the fail-open / fail-closed policy.
+    Unavailable(Unavailable),
+}
+
+impl From<Failure> for Reply {
+    fn from(failure: Failure) -> Self {
+        Reply::Unavailable(match failure {
+            Failure::Timeout => Unavailable::Timeout,
+            Failure::Network => Unavailable::Network,
+        })
+    }
+}
+
+/// Classifies a response according to the configured protocol.
+///
+/// `Auto` reads native JSON when the reply carries it and falls back to plain HTTP otherwise;
+/// `Native` treats anything that is not valid native JSON as malformed; `Http` ignores bodies.
+pub fn classify(protocol: Protocol, response: &Response<'_>, now: Timestamp) -> Reply {
+    let instruction = server_instruction(response, now);
+    if protocol == Protocol::Http {
+        return classify_http(response.status, instruction);
+    }
+    let looks_json = response.content_type.is_some_and(|t| t.to_ascii_lowercase().contains("json"))
+        || response.body.trim_start().starts_with('{');
+    if !looks_json {
+        return match protocol {
+            Protocol::Native if !is_success(response.status) => {
+                Reply::Throttled { retry_after: instruction, malformed: true }
+            }
+            _ => classify_http(response.status, instruction),
+        };
+    }
+    match serde_json::from_str::<StatusReply>(response.body) {
+        Ok(body) => from_wire(body, response.status, instruction),
+        // A JSON body that is not ours: a 2xx from a JSON API means "in", anything else is
+        // treated as throttled so we back off rather than fail open on a garbled reply.
+        Err(_) if protocol == Protocol::Auto && is_success(response.status) => {
+            classify_http(response.status, instruction)
+        }
+        Err(_) => Reply::Throttled { retry_after: instruction, malformed: true },
+    }
+}
+
+fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+/// The server's own "come back later", from the headers, in order of precedence.
+fn server_instruction(response: &Response<'_>, now: Timestamp) -> Option<Duration> {
+    response
+        .retry_after
+        .and_then(|v| parse_retry_after(v, now))
+        .or_else(|| response.ratelimit.and_then(parse_ratelimit))
+        .or_else(|| response.ratelimit_reset.and_then(parse_ratelimit_reset))
+}
+
+fn classify_http(status: u16, retry_after: Option<Duration>) -> Reply {
+    match status {
+        200..=299 => Reply::Admitted { pass: None, pass_expires_in: None, redirect: None },
+        429 | 503 => Reply::Throttled { retry_after, malformed: false },
+        _ => Reply::Unavailable(Unavailable::Status(status)),
+    }
+}
+
+fn from_wire(body: StatusReply, status: u16, header_instruction: Option<Duration>) -> Reply {
+    let malformed = Reply::Throttled { retry_after: header_instruction, malformed: true };
+    match body {
+        StatusReply::Admitted(a) => {
+            if !is_success(status) || !is_token(&a.pass) {
+                return malformed;
+            }
+            Reply::Admitted {
+                pass: Some(a.pass),
+                pass_expires_in: Some(Duration::from_secs(a.pass_expires_in.min(86_400))),
+                redirect: a.redirect.filter(|r| r.len() <= 2048),
+            }
+        }
+        StatusReply::Queued(q) => {
+            if is_success(status) || !is_token(&q.ticket) || !(1..=MAX_POSITION).contains(&q.position) {
+                return malformed;
+            }
+            let advance = if q.advance_per_minute.is_finite() && q.advance_per_minute >= 0.0 {
+                q.advance_per_minute.min(MAX_ADVANCE_PER_MINUTE)
+            } else {
+                0.0
+            };
+            Reply::Queued {
+                ticket: q.ticket,
+                position: q.position,
+                eta: Duration::from_secs(q.eta_seconds).min(MAX_ETA),
+                retry_after: Duration::from_millis(q.retry_after_ms).min(MAX_RETRY_AFTER),
+                advance_per_minute: advance,
+            }
+        }
+        StatusReply::Closed(c) => Reply::Closed {
+            message: c.message.map(|m| cut(&m, MAX_MESSAGE_CHARS)),
+            retry_after: Some(Duration::from_millis(c.retry_after_ms).min(MAX_RETRY_AFTER)),
+        },
+    }
+}
+
+/// Tickets and passes are echoed back in a URL or a form: printable ASCII only, bounded.
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_TOKEN_LEN && s.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Cuts at a character boundary and drops control characters (they have no place on screen).
+fn cut(s: &str, max_chars: usize) -> String {
+    s.chars().filter(|c| !c.is_control() || *c == '\n').take(max_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Timestamp = Timestamp::from_millis(1_700_000_000_000);
+
+    fn json(status: u16, body: &str) -> Response<'_> {
+        Response { status, content_type: Some("application/json"), body, ..Response::default() }
+    }
+
+    #[test]
+    fn native_queued_reply_becomes_a_queue_place() {
+        let body = r#"{"state":"queued","ticket":"t1.5.1.2.abc","position":42,"eta_seconds":600,"retry_after_ms":580000,"advance_per_minute":4.5}"#;
+        let reply = classify(Protocol::Auto, &Response { retry_after: Some("580"), ..json(503, body) }, NOW);
+        assert_eq!(
+            reply,
+            Reply::Queued {
+                ticket: "t1.5.1.2.abc".into(),
+                position: 42,
+                eta: Duration::from_secs(600),
+                retry_after: Duration::from_millis(580_000),
+                advance_per_minute: 4.5,
+            }
+        );
+    }
+
+    #[test]
+    fn native_admitted_reply_carries_the_pass() {
+        let body = r#"{"state":"admitted","pass":"p1.x","pass_expires_in":300}"#;
+        assert_eq!(
+            classify(Protocol::Native, &json(200, body), NOW),
+            Reply::Admitted {
+                pass: Some("p1.x".into()),
+                pass_expires_in: Some(Duration::from_secs(300)),
+                redirect: None
+            }
+        );
+    }
+
+    #[test]
+    fn closed_reply_keeps_a_plain_text_message_and_drops_control_characters() {
+        let body = r#"{"state":"closed","message":"Maintenance\u0007 <b>ce soir</b>","retry_after_ms":600000}"#;
+        assert_eq!(
+            classify(Protocol::Auto, &json(503, body), NOW),
+            Reply::Closed {
+                message: Some("Maintenance <b>ce soir</b>".into()),
+                retry_after: Some(Duration::from_secs(600))
+            }
+        );
+    }
+
+    #[test]
+    fn plain_http_statuses_map_to_admitted_throttled_or_unavailable() {
+        let plain = |status, retry_after| Response { status, retry_after, ..Response::default() };
+        assert!(matches!(classify(Protocol::Http, &plain(204, None), NOW), Reply::Admitted { pass: None, .. }));
+        assert_eq!(
+            classify(Protocol::Auto, &plain(503, Some("120")), NOW),
+            Reply::Throttled { retry_after: Some(Duration::from_secs(120)), malformed: false }
+        );
+        assert_eq!(
+            classify(Protocol::Auto, &plain(429, None), NOW),
+            Reply::Throttled { retry_after: None, malformed: false }
+        );
+        assert_eq!(classify(Protocol::Auto, &plain(502, None), NOW), Reply::Unavailable(Unavailable::Status(502)));
+        assert_eq!(classify(Protocol::Http, &plain(404, None), NOW), Reply::Unavailable(Unavailable::Status(404)));
+    }
+
+    #[test]
+    fn an_html_error_page_from_a_proxy_is_throttled_not_admitted() {
+        let page = Response {
+            status: 503,
+            content_type: Some("text/html"),
+            body: "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
+            ..Response::default()
+        };
+        assert_eq!(classify(Protocol::Auto, &page, NOW), Reply::Throttled { retry_after: None, malformed: false });
+        assert_eq!(classify(Protocol::Native, &page, NOW), Reply::Throttled { retry_after: None, malformed: true });
+    }
+
+    #[test]
+    fn the_ratelimit_header_is_used_when_retry_after_is_absent() {
+        let r = Response { status: 429, ratelimit: Some(r#""default";r=0;t=30"#), ..Response::default() };
+        assert_eq!(
+            classify(Protocol::Auto, &r, NOW),
+            Reply::Throttled { retry_after: Some(Duration::from_secs(30)), malformed: false }
+        );
+    }
+
+    #[test]
+    fn hostile_numbers_are_malformed_never_trusted() {
+        for body in [
+            r#"{"state":"queued","ticket":"t","position":-3,"eta_seconds":1,"retry_after_ms":1,"advance_per_minute":1}"#,
+            r#"{"state":"queued","ticket":"t","position":0,"eta_seconds":1,"retry_after_ms":1,"advance_per_minute":1}"#,
+            r#"{"state":"queued","ticket":"t","position":1e300,"eta_seconds":1,"retry_after_ms":1,"advance_per_minute":1}"#,
+            r#"{"state":"queued","ticket":"t","position":99999999999,"eta_seconds":1,"retry_after_ms":1,"advance_per_minute":1}"#,
+            r#"{"state":"queued","ticket":"t","position":NaN,"eta_seconds":1,"retry_after_ms":1,"advance_per_minute":1}"#,
+            r#"{"state":"queued","ticket":"has space","position":1,"eta_seconds":1,"retry_after_ms":1,"advance_per_minute":1}"#,
+            r#"{"state":"admitted","pass":"","pass_expires_in":1}"#,
+            r#"{"state":"teleported"}"#,
+            r#"{"state":"queued""#,
+            r#"{}"#,
+        ] {
+            assert_eq!(
+                classify(Protocol::Auto, &json(503, body), NOW),
+                Reply::Throttled { retry_after: None, malformed: true },
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_admission_claimed_with_an_error_status_is_not_believed() {
+        let body = r#"{"state":"admitted","pass":"p","pass_expires_in":300}"#;
+        assert_eq!(classify(Protocol::Auto, &json(503, body), NOW), Reply::Throttled { retry_after: None, malformed: true });
+    }
+
+    #[test]
+    fn huge_server_numbers_are_clamped() {
+        let body = r#"{"state":"queued","ticket":"t","position":5,"eta_seconds":18446744073709551615,"retry_after_ms":18446744073709551615,"advance_per_minute":1e308}"#;
+        assert_eq!(
+            classify(Protocol::Auto, &json(503, body), NOW),
+            Reply::Queued {
+                ticket: "t".into(),
+                position: 5,
+                eta: MAX_ETA,
+                retry_after: MAX_RETRY_AFTER,
+                advance_per_minute: MAX_ADVANCE_PER_MINUTE
+            }
+        );
+    }
+
+    #[test]
+    fn failures_are_unavailable() {
+        assert_eq!(Reply::from(Failure::Timeout), Reply::Unavailable(Unavailable::Timeout));
+        assert_eq!(Reply::from(Failure::Network), Reply::Unavailable(Unavailable::Network));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn classify_never_panics(status in 0u16..1000, body in ".{0,200}", ra in proptest::option::of(".{0,40}")) {
+            let r = Response { status, retry_after: ra.as_deref(), body: &body, ..Response::default() };
+            for p in [Protocol::Auto, Protocol::Http, Protocol::Native] {
+                let _ = classify(p, &r, NOW);
+            }
+        }
+    }
+}

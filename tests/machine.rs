@@ -1,0 +1,425 @@
+//! The waiting-room state machine, driven natively in virtual time.
+//!
+//! These tests protect the behaviour that is not negotiable: no early request whatever the user
+//! does, jitter on every scheduled request, the place and the schedule kept across reloads and
+//! tabs, fail-open by default.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+use waitroom::config::{Config, FailPolicy};
+use waitroom::machine::{Action, Machine, Snapshot, Status, RECONNECT_JITTER};
+use waitroom::messages::Phase;
+use waitroom::reply::{Reply, Unavailable};
+use waitroom::time::Timestamp;
+
+const T0: Timestamp = Timestamp::from_millis(1_775_462_400_000); // 2026-04-06 08:00 UTC
+
+fn at(secs: f64) -> Timestamp {
+    T0.saturating_add(Duration::from_secs_f64(secs))
+}
+
+fn config() -> Config {
+    Config::for_gate("/waitroom/status")
+}
+
+fn drain(m: &mut Machine) -> Vec<Action> {
+    std::iter::from_fn(|| m.poll_action()).collect()
+}
+
+fn sends(actions: &[Action]) -> usize {
+    actions.iter().filter(|a| matches!(a, Action::Send { .. })).count()
+}
+
+fn last_snapshot(actions: &[Action]) -> Option<Snapshot> {
+    actions.iter().rev().find_map(|a| match a {
+        Action::Persist(s) => Some(s.clone()),
+        _ => None,
+    })
+}
+
+fn queued(position: u64, retry_after_secs: u64) -> Reply {
+    Reply::Queued {
+        ticket: format!("ticket-{position}"),
+        position,
+        eta: Duration::from_secs(retry_after_secs),
+        retry_after: Duration::from_secs(retry_after_secs),
+        advance_per_minute: 60.0,
+    }
+}
+
+/// A machine that has sent its first request and been queued at `position`.
+fn queued_machine(seed: u64, position: u64, retry_after_secs: u64) -> (Machine, Vec<Action>) {
+    let mut m = Machine::new(&config(), seed);
+    m.handle_start(T0, None);
+    assert_eq!(sends(&drain(&mut m)), 1);
+    m.handle_reply(T0, queued(position, retry_after_secs));
+    let actions = drain(&mut m);
+    (m, actions)
+}
+
+#[test]
+fn a_fresh_visitor_checks_at_once_without_a_ticket() {
+    let mut m = Machine::new(&config(), 1);
+    m.handle_start(T0, None);
+    let actions = drain(&mut m);
+    assert!(actions.contains(&Action::Send { ticket: None, timeout: Duration::from_secs(10) }));
+    assert_eq!(m.view(T0).phase, Phase::Checking);
+    assert_eq!(m.poll_timeout(), None, "nothing to wait for while the request is in flight");
+}
+
+#[test]
+fn a_queued_user_returns_at_the_servers_time_plus_a_small_jitter() {
+    let (m, actions) = queued_machine(7, 120, 60);
+    let next = m.next_allowed().unwrap();
+    assert!(next >= at(60.0) && next <= at(65.0), "{next:?}");
+    assert_eq!(m.poll_timeout(), Some(next));
+    assert_eq!(last_snapshot(&actions).unwrap().next_at, next.as_millis());
+    assert_eq!(last_snapshot(&actions).unwrap().ticket.as_deref(), Some("ticket-120"));
+}
+
+#[test]
+fn the_same_seed_gives_the_same_schedule_and_another_seed_another() {
+    let schedule = |seed| queued_machine(seed, 120, 60).0.next_allowed().unwrap();
+    assert_eq!(schedule(3), schedule(3));
+    let distinct: std::collections::BTreeSet<_> = (0..20).map(schedule).collect();
+    assert!(distinct.len() > 15, "users told the same time must not return together: {distinct:?}");
+}
+
+#[test]
+fn a_far_back_user_sends_nothing_until_told_and_sees_its_position_count_down() {
+    let (mut m, _) = queued_machine(1, 120, 119);
+    for s in 1..119 {
+        m.handle_timeout(at(s as f64));
+        assert_eq!(sends(&drain(&mut m)), 0, "no request at {s} s");
+    }
+    // 60 places a minute: after 30 s, 30 places fewer; never below 1 until the gate says so.
+    assert_eq!(m.view(at(30.0)).position, Some(90));
+    assert_eq!(m.view(at(30.0)).ahead, Some(89));
+    assert_eq!(m.view(at(30.0)).progress_percent, Some(25));
+    assert_eq!(m.view(at(500.0)).position, Some(1));
+    let next = m.next_allowed().unwrap();
+    m.handle_timeout(next);
+    assert_eq!(drain(&mut m)[0], Action::Send { ticket: Some("ticket-120".into()), timeout: Duration::from_secs(10) });
+}
+
+#[test]
+fn reload_before_deadline_sends_nothing() {
+    let (_, actions) = queued_machine(2, 40, 60);
+    let snapshot = last_snapshot(&actions).unwrap();
+    // F5 twenty times during the wait: each new page restores the snapshot.
+    for k in 0..20 {
+        let now = at(1.0 + k as f64 * 0.5);
+        let mut reloaded = Machine::new(&config(), 100 + k);
+        reloaded.handle_start(now, Some(snapshot.clone()));
+        let actions = drain(&mut reloaded);
+        assert_eq!(sends(&actions), 0, "reload {k} sent early");
+        assert_eq!(reloaded.view(now).position, Some(40 - (now.saturating_duration_since(T0).as_secs())));
+        assert_eq!(reloaded.poll_timeout(), Some(Timestamp::from_millis(snapshot.next_at)));
+        assert_eq!(reloaded.ticket(), Some("ticket-40"));
+    }
+}
+
+#[test]
+fn a_retry_click_before_the_deadline_sends_nothing() {
+    let (mut m, _) = queued_machine(3, 10, 30);
+    assert!(!m.view(at(5.0)).retry_enabled);
+    m.handle_retry(at(5.0));
+    assert_eq!(sends(&drain(&mut m)), 0);
+}
+
+#[test]
+fn a_plain_503_waits_for_the_later_of_retry_after_and_backoff() {
+    let mut m = Machine::new(&config(), 4);
+    m.handle_start(T0, None);
+    drain(&mut m);
+    m.handle_reply(T0, Reply::Throttled { retry_after: Some(Duration::from_secs(30)), malformed: false });
+    let next = m.next_allowed().unwrap();
+    // Retry-After 30 s beats the first backoff (at most 1 s); jitter adds up to a fifth.
+    assert!(next >= at(30.0) && next <= at(36.0), "{next:?}");
+    assert_eq!(m.view(T0).phase, Phase::Throttled);
+}
+
+#[test]
+fn without_retry_after_the_backoff_grows_up_to_its_cap() {
+    let mut m = Machine::new(&config(), 5);
+    m.handle_start(T0, None);
+    drain(&mut m);
+    let mut now = T0;
+    let mut upper = Vec::new();
+    for _ in 0..12 {
+        m.handle_reply(now, Reply::Throttled { retry_after: None, malformed: false });
+        let next = m.next_allowed().unwrap();
+        let waited = next.saturating_duration_since(now);
+        upper.push(waited);
+        assert!(waited <= Duration::from_secs(120 + 30), "cap plus jitter: {waited:?}");
+        now = next;
+        m.handle_timeout(now);
+        assert_eq!(sends(&drain(&mut m)), 1);
+    }
+    assert!(upper.iter().all(|d| *d >= Duration::from_millis(0)));
+}
+
+#[test]
+fn a_malformed_reply_keeps_the_place_and_backs_off() {
+    let (mut m, _) = queued_machine(6, 50, 10);
+    let next = m.next_allowed().unwrap();
+    m.handle_timeout(next);
+    drain(&mut m);
+    m.handle_reply(next, Reply::Throttled { retry_after: None, malformed: true });
+    let actions = drain(&mut m);
+    assert_eq!(m.ticket(), Some("ticket-50"));
+    assert_eq!(last_snapshot(&actions).unwrap().ticket.as_deref(), Some("ticket-50"));
+    assert_eq!(m.view(next).phase, Phase::Throttled);
+    assert!(m.view(next).position.is_some(), "the place stays on screen");
+    assert!(m.next_allowed().unwrap() > next);
+}
+
+#[test]
+fn admission_lifts_the_guard_and_stops_polling() {
+    let (mut m, _) = queued_machine(8, 1, 2);
+    let next = m.next_allowed().unwrap();
+    m.handle_timeout(next);
+    drain(&mut m);
+    m.handle_reply(
+        next,
+        Reply::Admitted { pass: Some("p1.pass".into()), pass_expires_in: Some(Duration::from_secs(300)), redirect: None },
+    );
+    let actions = drain(&mut m);
+    assert!(actions.contains(&Action::Admit { pass: Some("p1.pass".into()), redirect: None }));
+    assert_eq!(m.poll_timeout(), None);
+    assert_eq!(m.view(next).phase, Phase::Admitted);
+
+    // A reload while the pass is valid lets the user straight in, with no request.
+    let mut reloaded = Machine::new(&config(), 9);
+    reloaded.handle_start(next.saturating_add(Duration::from_secs(10)), last_snapshot(&actions));
+    let actions = drain(&mut reloaded);
+    assert_eq!(sends(&actions), 0);
+    assert!(actions.contains(&Action::Admit { pass: Some("p1.pass".into()), redirect: None }));
+}
+
+#[test]
+fn an_expired_pass_after_a_reload_asks_the_gate_again() {
+    let (mut m, _) = queued_machine(8, 1, 2);
+    let next = m.next_allowed().unwrap();
+    m.handle_timeout(next);
+    drain(&mut m);
+    m.handle_reply(next, Reply::Admitted { pass: Some("p".into()), pass_expires_in: Some(Duration::from_secs(60)), redirect: None });
+    let snapshot = last_snapshot(&drain(&mut m));
+    let mut reloaded = Machine::new(&config(), 9);
+    reloaded.handle_start(next.saturating_add(Duration::from_secs(61)), snapshot);
+    assert_eq!(sends(&drain(&mut reloaded)), 1);
+}
+
+#[test]
+fn offline_sends_nothing_and_coming_back_waits_a_reconnect_jitter() {
+    let (mut m, _) = queued_machine(10, 5, 5);
+    m.handle_online(at(1.0), false);
+    assert_eq!(m.view(at(1.0)).phase, Phase::Offline);
+    assert_eq!(m.view(at(1.0)).position, Some(4), "the place is kept (and counted down) while offline");
+    for s in 2..40 {
+        m.handle_timeout(at(s as f64));
+        assert_eq!(sends(&drain(&mut m)), 0, "offline at {s} s");
+    }
+    assert_eq!(m.poll_timeout(), None);
+    m.handle_online(at(40.0), true);
+    drain(&mut m);
+    let next = m.next_allowed().unwrap();
+    assert!(next >= at(40.0).saturating_add(RECONNECT_JITTER.0) && next <= at(40.0).saturating_add(RECONNECT_JITTER.1), "{next:?}");
+    m.handle_timeout(at(40.0));
+    assert_eq!(sends(&drain(&mut m)), 0, "not at once when the network comes back");
+    m.handle_timeout(next);
+    assert_eq!(sends(&drain(&mut m)), 1);
+}
+
+
+#[test]
+fn a_follower_tab_never_sends_and_mirrors_the_leader() {
+    let (leader, actions) = queued_machine(11, 30, 20);
+    let mut follower = Machine::new(&config(), 12);
+    follower.handle_role(T0, false);
+    follower.handle_start(T0, last_snapshot(&actions));
+    assert_eq!(follower.view(T0).position, Some(30));
+    for s in 0..60 {
+        follower.handle_timeout(at(s as f64));
+        assert_eq!(sends(&drain(&mut follower)), 0);
+    }
+    assert_eq!(follower.poll_timeout(), None);
+    // The leader's tab closes: the follower takes the loop over at the stored time, not before.
+    let next = leader.next_allowed().unwrap();
+    let mut follower2 = Machine::new(&config(), 13);
+    follower2.handle_role(T0, false);
+    follower2.handle_start(T0, last_snapshot(&actions));
+    follower2.handle_role(at(1.0), true);
+    assert_eq!(sends(&drain(&mut follower2)), 0);
+    assert_eq!(follower2.poll_timeout(), Some(next));
+}
+
+#[test]
+fn a_peer_snapshot_that_admits_lifts_the_guard_in_every_tab() {
+    let (_, actions) = queued_machine(14, 3, 5);
+    let mut follower = Machine::new(&config(), 15);
+    follower.handle_role(T0, false);
+    follower.handle_start(T0, last_snapshot(&actions));
+    drain(&mut follower);
+    let mut admitted = last_snapshot(&actions).unwrap();
+    admitted.status = Status::Admitted { pass: Some("p".into()), expires_at: None };
+    admitted.saved_at += 5_000;
+    follower.handle_peer(at(5.0), admitted);
+    assert!(drain(&mut follower).contains(&Action::Admit { pass: Some("p".into()), redirect: None }));
+}
+
+#[test]
+fn fail_open_lets_the_user_in_after_the_policy_delay() {
+    let mut m = Machine::new(&config(), 16);
+    m.handle_start(T0, None);
+    drain(&mut m);
+    m.handle_reply(T0, Reply::Unavailable(Unavailable::Network));
+    assert_eq!(m.view(T0).phase, Phase::Unavailable);
+    let mut failed_open_at = None;
+    while failed_open_at.is_none() {
+        let now = m.poll_timeout().expect("a timer while unavailable");
+        m.handle_timeout(now);
+        for a in drain(&mut m) {
+            match a {
+                Action::Send { .. } => m.handle_reply(now, Reply::Unavailable(Unavailable::Timeout)),
+                Action::FailOpen => failed_open_at = Some(now),
+                _ => {}
+            }
+        }
+        drain(&mut m);
+    }
+    // The default fail-open delay is 30 s.
+    assert_eq!(failed_open_at, Some(at(30.0)));
+    assert_eq!(m.poll_timeout(), None);
+}
+
+#[test]
+fn fail_closed_keeps_retrying_with_backoff_and_keeps_the_place() {
+    let mut cfg = config();
+    cfg.fail = FailPolicy::Closed;
+    let mut m = Machine::new(&cfg, 17);
+    m.handle_start(T0, None);
+    drain(&mut m);
+    m.handle_reply(T0, queued(9, 1));
+    let mut now = T0;
+    let mut gaps = Vec::new();
+    for _ in 0..10 {
+        let next = m.poll_timeout().unwrap();
+        gaps.push(next.saturating_duration_since(now));
+        now = next;
+        m.handle_timeout(now);
+        let actions = drain(&mut m);
+        assert!(!actions.contains(&Action::FailOpen));
+        assert_eq!(sends(&actions), 1);
+        m.handle_reply(now, Reply::Unavailable(Unavailable::Status(502)));
+        drain(&mut m);
+    }
+    assert_eq!(m.ticket(), Some("ticket-9"));
+    assert!(gaps.iter().all(|g| *g <= Duration::from_secs(150)));
+}
+
+#[test]
+fn a_gate_that_says_come_back_now_without_progress_gets_our_backoff() {
+    let (mut m, _) = queued_machine(18, 4, 0);
+    let mut now = m.next_allowed().unwrap();
+    let mut gaps = Vec::new();
+    for _ in 0..8 {
+        m.handle_timeout(now);
+        assert_eq!(sends(&drain(&mut m)), 1);
+        m.handle_reply(now, queued(4, 0));
+        drain(&mut m);
+        let next = m.next_allowed().unwrap();
+        gaps.push(next.saturating_duration_since(now));
+        now = next;
+    }
+    assert!(gaps.iter().all(|g| *g >= Duration::from_secs(1)), "{gaps:?}");
+    let total: Duration = gaps.iter().sum();
+    assert!(total > Duration::from_secs(20), "the waits grow: {gaps:?}");
+}
+
+#[derive(Debug, Clone)]
+enum Input {
+    Timeout,
+    Reply(u8),
+    Online(bool),
+    Visible(bool),
+    Retry,
+    Reload,
+    Role(bool),
+    Advance(u16),
+}
+
+fn input() -> impl Strategy<Value = Input> {
+    prop_oneof![
+        3 => Just(Input::Timeout),
+        4 => (0u8..6).prop_map(Input::Reply),
+        1 => any::<bool>().prop_map(Input::Online),
+        1 => any::<bool>().prop_map(Input::Visible),
+        2 => Just(Input::Retry),
+        2 => Just(Input::Reload),
+        1 => any::<bool>().prop_map(Input::Role),
+        4 => (0u16..20_000).prop_map(Input::Advance),
+    ]
+}
+
+proptest! {
+    /// Whatever the user, the network and the server do, no request leaves before the latest
+    /// deadline this browser was ever told, and at most one is in flight.
+    #[test]
+    fn no_request_ever_leaves_before_its_time(seed in any::<u64>(), inputs in proptest::collection::vec(input(), 1..80)) {
+        let mut m = Machine::new(&config(), seed);
+        let mut now = T0;
+        m.handle_start(now, None);
+        let mut deadline = T0;
+        let mut in_flight = false;
+        let mut stored: Option<Snapshot> = None;
+        let check = |m: &mut Machine, now: Timestamp, in_flight: &mut bool, deadline: &mut Timestamp, stored: &mut Option<Snapshot>| {
+            for a in std::iter::from_fn(|| m.poll_action()) {
+                match a {
+                    Action::Send { .. } => {
+                        prop_assert!(now >= *deadline, "sent at {:?} before {:?}", now, deadline);
+                        prop_assert!(!*in_flight, "two requests in flight");
+                        *in_flight = true;
+                    }
+                    Action::Persist(s) => {
+                        *deadline = (*deadline).max(Timestamp::from_millis(s.next_at));
+                        *stored = Some(s);
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        };
+        check(&mut m, now, &mut in_flight, &mut deadline, &mut stored)?;
+        for (k, i) in inputs.into_iter().enumerate() {
+            match i {
+                Input::Timeout => m.handle_timeout(now),
+                Input::Reply(kind) if in_flight => {
+                    in_flight = false;
+                    m.handle_reply(now, match kind {
+                        0 => queued(5, 3),
+                        1 => queued(5, 0),
+                        2 => Reply::Throttled { retry_after: Some(Duration::from_secs(7)), malformed: false },
+                        3 => Reply::Throttled { retry_after: None, malformed: true },
+                        4 => Reply::Unavailable(Unavailable::Network),
+                        _ => Reply::Closed { message: None, retry_after: Some(Duration::from_secs(1)) },
+                    });
+                }
+                Input::Reply(_) => {}
+                Input::Online(on) => m.handle_online(now, on),
+                Input::Visible(v) => m.handle_visibility(now, v),
+                Input::Retry => m.handle_retry(now),
+                Input::Reload => {
+                    // The in-flight request dies with the page.
+                    in_flight = false;
+                    m = Machine::new(&config(), seed.wrapping_add(k as u64));
+                    m.handle_start(now, stored.clone());
+                }
+                Input::Role(leader) => m.handle_role(now, leader),
+                Input::Advance(ms) => now = now.saturating_add(Duration::from_millis(ms as u64)),
+            }
+            check(&mut m, now, &mut in_flight, &mut deadline, &mut stored)?;
+        }
+    }
+}
