@@ -163,7 +163,9 @@ fn classify_http(status: u16, retry_after: Option<Duration>) -> Reply {
     }
 }
 
-fn from_wire(body: StatusReply, status: u16, header_instruction: Option<Duration>) -> Reply {
+/// Range-checks a native body that arrived with `status`. Public so that the simulator can hand
+/// the gate's replies to the state machine through the very same checks, without JSON.
+pub fn from_wire(body: StatusReply, status: u16, header_instruction: Option<Duration>) -> Reply {
     let malformed = Reply::Throttled { retry_after: header_instruction, malformed: true };
     match body {
         StatusReply::Admitted(a) => {
