@@ -1,0 +1,13 @@
+//! waitroom-gate: the reference admission server for the waitroom widget.
+//!
+//! - [`queue`]: the admission logic, pure and fast, shared with the simulator;
+//! - [`token`]: signed tickets and passes, and [`verify_pass`] for an ENT's login handler;
+//! - [`server`]: the HTTP gate (axum), started in-process by the tests and by the binary.
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod fenwick;
+pub mod queue;
+pub mod server;
+pub mod token;
+
+pub use token::verify_pass;

@@ -1,0 +1,135 @@
+//! `waitroom-gate`: the reference admission server, from the command line.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use tracing::{error, info, warn};
+use tracing_subscriber::EnvFilter;
+use waitroom_gate::server::{self, GateConfig};
+
+/// Shortest accepted secret: HMAC-SHA256 wants a key at least as long as its output.
+const MIN_SECRET_LEN: usize = 32;
+
+/// Reference admission server for the waitroom widget: FIFO queue, admission rate, signed
+/// tickets and passes.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port (the actual one is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Admissions per minute (spread evenly, not at the top of the minute).
+    #[arg(long, default_value_t = 60.0)]
+    admit_per_minute: f64,
+    /// Admissions that may happen at once after a quiet spell [default: 10 seconds' worth, at least 1].
+    #[arg(long)]
+    burst: Option<f64>,
+    /// Seconds a ticket is kept after the time its holder was told to come back.
+    #[arg(long, default_value_t = 120)]
+    grace_seconds: u64,
+    /// Seconds a pass stays valid.
+    #[arg(long, default_value_t = 300)]
+    pass_ttl_seconds: u64,
+    /// File holding the HMAC secret (at least 32 bytes); else the WAITROOM_SECRET variable; else
+    /// a random secret, and passes do not survive a restart.
+    #[arg(long)]
+    secret_file: Option<PathBuf>,
+    /// Origin allowed to call the gate from another site, e.g. https://ent.example (repeatable).
+    #[arg(long = "cors-origin")]
+    cors_origins: Vec<String>,
+    /// Directory of static files to serve at `/` (the widget and a demo page).
+    #[arg(long)]
+    www: Option<PathBuf>,
+    /// Close the gate: every status reply is "closed" with this message.
+    #[arg(long)]
+    closed: Option<String>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    if !(args.admit_per_minute.is_finite() && args.admit_per_minute > 0.0) {
+        return Err(format!(
+            "--admit-per-minute: `{}` is not a positive number",
+            args.admit_per_minute
+        ));
+    }
+    if let Some(burst) = args.burst.filter(|b| !(*b >= 1.0 && b.is_finite())) {
+        return Err(format!("--burst: `{burst}` is below 1"));
+    }
+    let config = GateConfig {
+        admit_per_minute: args.admit_per_minute,
+        burst: args.burst,
+        grace: Duration::from_secs(args.grace_seconds),
+        pass_ttl: Duration::from_secs(args.pass_ttl_seconds),
+        secret: load_secret(args.secret_file.as_ref())?,
+        closed: args.closed,
+        cors_origins: args.cors_origins,
+        www: args.www,
+        ..GateConfig::new(Vec::new())
+    };
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // On stdout, flushed, for scripts and tests that start the gate on port 0.
+        println!("listening on http://{addr}");
+        let _ = std::io::stdout().flush();
+        info!(%addr, admit_per_minute = config.admit_per_minute, closed = config.closed.is_some(), "gate started");
+        tokio::select! {
+            served = server::serve(listener, config) => served.map_err(|e| format!("server error: {e}")),
+            _ = tokio::signal::ctrl_c() => {
+                info!("shutting down");
+                Ok(())
+            }
+        }
+    })
+}
+
+fn load_secret(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
+    let (secret, source) = if let Some(path) = file {
+        let mut bytes =
+            std::fs::read(path).map_err(|e| format!("--secret-file {}: {e}", path.display()))?;
+        // Editors add a final newline; it is not part of the secret.
+        while bytes.last().is_some_and(|b| b.is_ascii_whitespace()) {
+            bytes.pop();
+        }
+        (bytes, format!("--secret-file {}", path.display()))
+    } else if let Some(value) = std::env::var_os("WAITROOM_SECRET") {
+        (value.into_encoded_bytes(), "WAITROOM_SECRET".to_string())
+    } else {
+        let mut bytes = vec![0u8; 32];
+        getrandom::getrandom(&mut bytes)
+            .map_err(|e| format!("cannot draw a random secret: {e}"))?;
+        warn!("no --secret-file nor WAITROOM_SECRET: using a random secret; passes will not survive a restart");
+        return Ok(bytes);
+    };
+    if secret.len() < MIN_SECRET_LEN {
+        return Err(format!(
+            "{source}: the secret has {} bytes; it needs at least {MIN_SECRET_LEN}",
+            secret.len()
+        ));
+    }
+    Ok(secret)
+}

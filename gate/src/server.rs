@@ -1,0 +1,492 @@
+//! The HTTP gate: the native wire protocol over axum, in front of one [`Queue`].
+//!
+//! - `GET /waitroom/status[?ticket=…]`: `200` admitted (with a pass, also as a cookie) or `503`
+//!   queued with `Retry-After` (or closed).
+//! - `POST /waitroom/verify` `{"pass":…}`: whether a pass is valid.
+//!
+//! Every reply under `/waitroom` is JSON with `Cache-Control: no-store`. Tests start it
+//! in-process with [`serve`] on `127.0.0.1:0` and a fake [`Clock`].
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
+use axum::http::header::{
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE, CACHE_CONTROL, ORIGIN, RETRY_AFTER,
+    SET_COOKIE, VARY,
+};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use tower_http::services::ServeDir;
+use tracing::{debug, info};
+use waitroom::time::{duration_millis, Timestamp};
+use waitroom::wire::{
+    Admitted, Closed, ErrorReply, Queued, StatusReply, VerifyReply, VerifyRequest, STATUS_PATH,
+    TICKET_PARAM, VERIFY_PATH,
+};
+
+use crate::queue::{Decision, Queue, QueueConfig, Visit};
+use crate::token::Signer;
+
+/// Longest ticket accepted in the query string, in bytes (a real one is under 100).
+pub const MAX_TICKET_LEN: usize = 512;
+/// Name of the cookie that carries the pass.
+pub const PASS_COOKIE: &str = "waitroom_pass";
+/// How long a closed gate asks clients to stay away.
+const CLOSED_RETRY: Duration = Duration::from_secs(300);
+/// Largest accepted `POST /waitroom/verify` body.
+const MAX_VERIFY_BODY: usize = 4096;
+
+/// Where the gate reads the time: the system clock in production, a fake one in tests.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The system's wall clock, in ms since the Unix epoch.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        let since_epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp::from_millis(duration_millis(since_epoch))
+    })
+}
+
+/// Everything the gate needs to run.
+///
+/// # Default
+///
+/// [`GateConfig::new`]: 60 admissions per minute, burst max(1, r / 6), grace 120 s, passes
+/// valid 300 s, open, no CORS origin, no static files, the system clock.
+#[derive(Clone)]
+pub struct GateConfig {
+    /// Admissions per minute.
+    pub admit_per_minute: f64,
+    /// Token bucket capacity; `None` for the queue's default.
+    pub burst: Option<f64>,
+    /// How long after its told time a ticket is kept for an absent holder.
+    pub grace: Duration,
+    /// How long a pass stays valid.
+    pub pass_ttl: Duration,
+    /// HMAC key for tickets and passes.
+    pub secret: Vec<u8>,
+    /// When set, the gate is closed and every status reply carries this message.
+    pub closed: Option<String>,
+    /// Origins allowed to read replies cross-origin, with credentials (exact match).
+    pub cors_origins: Vec<String>,
+    /// Directory served at `/`, if any.
+    pub www: Option<PathBuf>,
+    /// The time source.
+    pub clock: Clock,
+}
+
+impl GateConfig {
+    /// The defaults, with `secret`.
+    pub fn new(secret: Vec<u8>) -> Self {
+        GateConfig {
+            admit_per_minute: 60.0,
+            burst: None,
+            grace: Duration::from_secs(120),
+            pass_ttl: Duration::from_secs(300),
+            secret,
+            closed: None,
+            cors_origins: Vec::new(),
+            www: None,
+            clock: system_clock(),
+        }
+    }
+
+    fn queue_config(&self) -> QueueConfig {
+        let config = QueueConfig::new(self.admit_per_minute).with_grace(self.grace);
+        match self.burst {
+            Some(burst) => config.with_burst(burst),
+            None => config,
+        }
+    }
+}
+
+impl fmt::Debug for GateConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GateConfig")
+            .field("admit_per_minute", &self.admit_per_minute)
+            .field("burst", &self.burst)
+            .field("grace", &self.grace)
+            .field("pass_ttl", &self.pass_ttl)
+            .field("secret", &format_args!("<{} bytes>", self.secret.len()))
+            .field("closed", &self.closed)
+            .field("cors_origins", &self.cors_origins)
+            .field("www", &self.www)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state shared by all requests: the queue behind a briefly held mutex, and the signer.
+pub struct GateState {
+    config: GateConfig,
+    queue: Mutex<Queue>,
+    signer: Signer,
+    /// Identifiers of passes given to newcomers admitted without a ticket; they start at 2^63
+    /// so they never look like a sequence number.
+    next_pass_id: AtomicU64,
+}
+
+impl fmt::Debug for GateState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GateState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GateState {
+    /// A fresh gate: empty queue, full bucket.
+    ///
+    /// # Panics
+    ///
+    /// If the admission rate is not positive or the burst is below 1 (see [`Queue::new`]).
+    pub fn new(config: GateConfig) -> Arc<Self> {
+        let mut queue = Queue::new(config.queue_config(), (config.clock)());
+        queue.record_drops(true);
+        Arc::new(GateState {
+            signer: Signer::new(&config.secret),
+            queue: Mutex::new(queue),
+            next_pass_id: AtomicU64::new(1 << 63),
+            config,
+        })
+    }
+
+    /// The current time, from the configured clock.
+    pub fn now(&self) -> Timestamp {
+        (self.config.clock)()
+    }
+
+    /// The configuration the gate runs with.
+    pub fn config(&self) -> &GateConfig {
+        &self.config
+    }
+
+    /// Runs `f` on the queue, holding its lock for the duration (keep it short).
+    pub fn with_queue<T>(&self, f: impl FnOnce(&mut Queue) -> T) -> T {
+        // A panic while holding the lock leaves the queue consistent enough to go on serving.
+        let mut queue = self
+            .queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut queue)
+    }
+}
+
+/// The `/waitroom` API, without a fallback, so that other routers (the demo) can be merged in.
+pub fn router(state: Arc<GateState>) -> Router {
+    let not_found = || async { error(StatusCode::NOT_FOUND, "not_found", "No such endpoint.") };
+    Router::new()
+        .route(
+            STATUS_PATH,
+            get(status).options(preflight).fallback(method_not_allowed),
+        )
+        .route(
+            VERIFY_PATH,
+            axum::routing::post(verify)
+                .options(preflight)
+                .fallback(method_not_allowed)
+                .layer(DefaultBodyLimit::max(MAX_VERIFY_BODY)),
+        )
+        .route("/waitroom", axum::routing::any(not_found))
+        .route("/waitroom/{*rest}", axum::routing::any(not_found))
+        .layer(middleware::from_fn_with_state(state.clone(), api_headers))
+        .with_state(state)
+}
+
+/// The whole gate: [`router`], plus the static files of `www` (or JSON 404s) everywhere else.
+pub fn app(state: Arc<GateState>) -> Router {
+    let www = state.config.www.clone();
+    let api = router(state);
+    match www {
+        Some(dir) => api.fallback_service(ServeDir::new(dir)),
+        None => {
+            api.fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "Nothing here.") })
+        }
+    }
+}
+
+/// Serves the gate on `listener` until the future is dropped or the listener fails.
+pub async fn serve(listener: tokio::net::TcpListener, config: GateConfig) -> io::Result<()> {
+    axum::serve(listener, app(GateState::new(config))).await
+}
+
+/// Adds `Cache-Control: no-store` and the CORS headers to every API reply.
+async fn api_headers(
+    State(state): State<Arc<GateState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let origin = request.headers().get(ORIGIN).cloned();
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if state.config.cors_origins.is_empty() {
+        return response;
+    }
+    // The reply differs by origin even when the origin is refused: caches must know.
+    headers.append(VARY, HeaderValue::from_static("Origin"));
+    let allowed = origin.filter(|origin| {
+        state
+            .config
+            .cors_origins
+            .iter()
+            .any(|allowed| allowed.as_bytes() == origin.as_bytes())
+    });
+    if let Some(origin) = allowed {
+        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
+    response
+}
+
+/// Answers a CORS preflight; [`api_headers`] adds the origin when it is allowed.
+async fn preflight() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"),
+            (ACCESS_CONTROL_ALLOW_HEADERS, "content-type, accept"),
+            (ACCESS_CONTROL_MAX_AGE, "600"),
+        ],
+    )
+        .into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This endpoint does not take that method.",
+    )
+}
+
+/// `GET /waitroom/status`.
+async fn status(State(state): State<Arc<GateState>>, RawQuery(query): RawQuery) -> Response {
+    let ticket = match ticket_param(query.as_deref()) {
+        Ok(ticket) => ticket,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
+    };
+    let now = state.now();
+    if let Some(message) = &state.config.closed {
+        let reply = StatusReply::Closed(Closed {
+            message: Some(message.clone()),
+            retry_after_ms: duration_millis(CLOSED_RETRY),
+        });
+        return queue_reply(CLOSED_RETRY.as_secs(), &reply);
+    }
+    let visit = match ticket
+        .as_deref()
+        .map(|t| state.signer.verify_ticket(t, now))
+    {
+        None => Visit::Fresh,
+        Some(Ok(claims)) => Visit::Ticket(claims.seq),
+        Some(Err(reason)) => {
+            // Whatever is wrong with it, the holder starts again at the back: never a better place.
+            debug!(%reason, "ticket refused");
+            Visit::Fresh
+        }
+    };
+    let (decision, dropped) = state.with_queue(|queue| {
+        let decision = queue.visit(now, visit);
+        let dropped: Vec<u64> = queue.drain_dropped().collect();
+        (decision, dropped)
+    });
+    for seq in dropped {
+        info!(seq, "dropped: not back within the grace period");
+    }
+    debug!(?visit, ?decision, "status");
+    match decision {
+        Decision::Admitted { seq } => admitted(&state, now, seq),
+        Decision::Queued {
+            seq,
+            position,
+            return_in,
+            eta,
+            advance_per_minute,
+        } => {
+            // The widget never polls sooner than a second; saying so keeps the JSON field and
+            // the header equal (Retry-After = ceil(retry_after_ms / 1000)).
+            let retry_after_ms = duration_millis(return_in).max(1000);
+            let told_at = now.saturating_add(Duration::from_millis(retry_after_ms));
+            let ticket =
+                state
+                    .signer
+                    .sign_ticket(seq, now, told_at.saturating_add(state.config.grace));
+            let reply = StatusReply::Queued(Queued {
+                ticket,
+                position,
+                eta_seconds: duration_millis(eta).div_ceil(1000),
+                retry_after_ms,
+                advance_per_minute,
+            });
+            queue_reply(retry_after_ms.div_ceil(1000), &reply)
+        }
+    }
+}
+
+fn admitted(state: &GateState, now: Timestamp, seq: Option<u64>) -> Response {
+    let id = seq.unwrap_or_else(|| state.next_pass_id.fetch_add(1, Ordering::Relaxed));
+    let ttl = state.config.pass_ttl;
+    let pass = state.signer.sign_pass(id, now, now.saturating_add(ttl));
+    info!(id, ticket = seq.is_some(), "admitted");
+    let cookie = format!(
+        "{PASS_COOKIE}={pass}; Path=/; Max-Age={}; SameSite=Lax; HttpOnly",
+        ttl.as_secs()
+    );
+    let reply = StatusReply::Admitted(Admitted {
+        pass,
+        pass_expires_in: ttl.as_secs(),
+        redirect: None,
+    });
+    let mut response = json(StatusCode::OK, &reply);
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// A `503` with `Retry-After` (at least one second).
+fn queue_reply(retry_after_s: u64, reply: &StatusReply) -> Response {
+    let mut response = json(StatusCode::SERVICE_UNAVAILABLE, reply);
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(retry_after_s.max(1)));
+    response
+}
+
+/// `POST /waitroom/verify`.
+async fn verify(
+    State(state): State<Arc<GateState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return error(rejection.status(), "bad_request", &rejection.body_text()),
+    };
+    let Ok(request) = serde_json::from_slice::<VerifyRequest>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Expected a JSON body {\"pass\": \"…\"}.",
+        );
+    };
+    let now = state.now();
+    let reply = match state.signer.verify_pass(&request.pass, now) {
+        Ok(claims) => VerifyReply {
+            valid: true,
+            expires_in: Some(claims.expires_in(now).as_secs()),
+            reason: None,
+        },
+        Err(reason) => VerifyReply {
+            valid: false,
+            expires_in: None,
+            reason: Some(reason.to_string()),
+        },
+    };
+    debug!(valid = reply.valid, "verify");
+    json(StatusCode::OK, &reply)
+}
+
+/// The ticket from the query string, if any; other parameters are ignored.
+fn ticket_param(query: Option<&str>) -> Result<Option<String>, &'static str> {
+    let mut ticket = None;
+    for pair in query.unwrap_or("").split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if percent_decode(key)? != TICKET_PARAM.as_bytes() {
+            continue;
+        }
+        if ticket.is_some() {
+            return Err("The ticket parameter is given more than once.");
+        }
+        // Checked before decoding too, so a huge parameter costs nothing.
+        if value.len() > 3 * MAX_TICKET_LEN {
+            return Err("The ticket parameter is too long.");
+        }
+        let value = String::from_utf8(percent_decode(value)?)
+            .map_err(|_| "The ticket parameter is not valid UTF-8.")?;
+        if value.len() > MAX_TICKET_LEN {
+            return Err("The ticket parameter is too long.");
+        }
+        ticket = Some(value);
+    }
+    Ok(ticket.filter(|t| !t.is_empty()))
+}
+
+/// `application/x-www-form-urlencoded` decoding: `%XX` and `+` for a space.
+fn percent_decode(s: &str) -> Result<Vec<u8>, &'static str> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                let byte = hex
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or("The query string has a bad percent escape.")?;
+                out.push(byte);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn json(status: StatusCode, body: &impl Serialize) -> Response {
+    (status, Json(body)).into_response()
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    json(
+        status,
+        &ErrorReply {
+            error: code.to_string(),
+            message: message.to_string(),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticket_param_decodes_and_ignores_other_parameters() {
+        assert_eq!(ticket_param(None), Ok(None));
+        assert_eq!(
+            ticket_param(Some("a=1&ticket=t1.2%2E3&b")),
+            Ok(Some("t1.2.3".into()))
+        );
+        assert_eq!(ticket_param(Some("ticket=")), Ok(None));
+        assert!(ticket_param(Some("ticket=a&ticket=b")).is_err());
+        assert!(ticket_param(Some("ticket=%FF")).is_err());
+        assert!(ticket_param(Some("ticket=%G1")).is_err());
+        assert!(ticket_param(Some(&format!("ticket={}", "a".repeat(513)))).is_err());
+    }
+}
