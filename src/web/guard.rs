@@ -1,0 +1,181 @@
+//! The guard: the login form cannot be submitted until the gate admits the user, yet keeps
+//! everything the user typed.
+//!
+//! One capture-phase `submit` listener on the document cancels submits of the guarded form(s).
+//! Forms are looked up at submit time, so the guard works whether the script runs before or
+//! after the form is parsed.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlElement, HtmlFormElement, HtmlInputElement, SubmitEvent};
+
+use super::listener::EventListener;
+
+const SUBMIT_BUTTONS: &str =
+    "button:not([type]), button[type=submit], input[type=submit], input[type=image]";
+
+/// A submit the guard cancelled, to replay once the user is admitted.
+#[derive(Debug, Clone)]
+pub struct Blocked {
+    /// The form.
+    pub form: HtmlFormElement,
+    /// The button that submitted it, so its `name=value` is sent too.
+    pub submitter: Option<HtmlElement>,
+}
+
+impl Blocked {
+    /// Submits the form again, with its validation and its `submit` handlers, as the user meant.
+    pub fn replay(&self) {
+        let with_submitter = self.submitter.as_ref().map(|s| self.form.request_submit_with_submitter(Some(s)));
+        if !matches!(with_submitter, Some(Ok(()))) {
+            let _ = self.form.request_submit();
+        }
+    }
+}
+
+/// Keeps the guarded form(s) from submitting until [`Guard::lift`].
+#[derive(Debug)]
+pub struct Guard {
+    document: Document,
+    selector: Option<String>,
+    on: Rc<Cell<bool>>,
+    blocked: Rc<RefCell<Option<Blocked>>>,
+    /// Buttons we marked `aria-disabled`, to unmark exactly those.
+    marked: RefCell<Vec<Element>>,
+    _listener: EventListener,
+}
+
+impl Guard {
+    /// Guards the form(s) matched by `selector` (or the login form); `on_blocked` runs after
+    /// each cancelled submit.
+    pub fn new(document: &Document, selector: Option<&str>, on_blocked: impl Fn() + 'static) -> Guard {
+        let on = Rc::new(Cell::new(true));
+        let blocked = Rc::new(RefCell::new(None));
+        let selector = selector.and_then(|s| match document.query_selector(s) {
+            Ok(_) => Some(s.to_string()),
+            Err(_) => {
+                super::warn(&["waitroom: data-guard: `", s, "` is not a valid CSS selector; guarding the login form instead"].concat());
+                None
+            }
+        });
+        let listener = {
+            let (on, blocked, document2, selector) = (on.clone(), blocked.clone(), document.clone(), selector.clone());
+            EventListener::new_capture(document, "submit", move |event| {
+                let Some(form) = event.target().and_then(|t| t.dyn_into::<HtmlFormElement>().ok()) else { return };
+                if !on.get() || !guarded_forms(&document2, selector.as_deref()).contains(&form) {
+                    return;
+                }
+                event.prevent_default();
+                event.stop_immediate_propagation();
+                let submitter = event.dyn_ref::<SubmitEvent>().and_then(SubmitEvent::submitter);
+                *blocked.borrow_mut() = Some(Blocked { form, submitter });
+                on_blocked();
+            })
+        };
+        Guard { document: document.clone(), selector, on, blocked, marked: RefCell::new(Vec::new()), _listener: listener }
+    }
+
+    /// Whether submits are still cancelled.
+    pub fn is_on(&self) -> bool {
+        self.on.get()
+    }
+
+    /// The guarded forms, as the document is now.
+    pub fn forms(&self) -> Vec<HtmlFormElement> {
+        guarded_forms(&self.document, self.selector.as_deref())
+    }
+
+    /// Marks the guarded forms' submit buttons `aria-disabled`, so screen readers say why
+    /// nothing happens. Safe to call again when more of the page has loaded.
+    pub fn mark_buttons(&self) {
+        if !self.is_on() {
+            return;
+        }
+        let mut marked = self.marked.borrow_mut();
+        for form in self.forms() {
+            for button in query_all(&form, SUBMIT_BUTTONS) {
+                if !button.has_attribute("aria-disabled") {
+                    let _ = button.set_attribute("aria-disabled", "true");
+                    marked.push(button);
+                }
+            }
+        }
+    }
+
+    /// Lets submits through again and returns the last cancelled submit, if any.
+    pub fn lift(&self) -> Option<Blocked> {
+        self.on.set(false);
+        for button in self.marked.borrow_mut().drain(..) {
+            let _ = button.remove_attribute("aria-disabled");
+        }
+        self.blocked.borrow_mut().take()
+    }
+
+    /// Puts `pass` into a hidden input named `field` in each guarded form (reusing one that exists).
+    pub fn add_pass(&self, field: &str, pass: &str) {
+        for form in self.forms() {
+            let existing = form
+                .query_selector(&["input[name=\"", field, "\"]"].concat())
+                .ok()
+                .flatten()
+                .and_then(|e| e.dyn_into::<HtmlInputElement>().ok());
+            let input = match existing {
+                Some(input) => input,
+                None => {
+                    let Some(input) = create_input(&self.document) else { continue };
+                    input.set_type("hidden");
+                    input.set_name(field);
+                    let _ = form.append_child(&input);
+                    input
+                }
+            };
+            input.set_value(pass);
+        }
+    }
+}
+
+/// `selector`'s forms (a matched element that is not a form stands for its form, or the forms
+/// inside it); without a selector, the form holding a password field, else the first form.
+fn guarded_forms(document: &Document, selector: Option<&str>) -> Vec<HtmlFormElement> {
+    let Some(selector) = selector else {
+        let login = document
+            .query_selector("form input[type=password]")
+            .ok()
+            .flatten()
+            .and_then(|input| input.closest("form").ok().flatten())
+            .or_else(|| document.query_selector("form").ok().flatten());
+        return login.into_iter().filter_map(|f| f.dyn_into().ok()).collect();
+    };
+    let mut forms: Vec<HtmlFormElement> = Vec::new();
+    for element in query_all(document, selector) {
+        let found = match element.closest("form").ok().flatten() {
+            Some(form) => vec![form],
+            None => query_all(&element, "form"),
+        };
+        for form in found.into_iter().filter_map(|f| f.dyn_into::<HtmlFormElement>().ok()) {
+            if !forms.contains(&form) {
+                forms.push(form);
+            }
+        }
+    }
+    forms
+}
+
+/// Matches of `selector` under `root`; an invalid selector matches nothing.
+fn query_all(root: &impl AsRef<web_sys::Node>, selector: &str) -> Vec<Element> {
+    let list = if let Some(document) = root.as_ref().dyn_ref::<Document>() {
+        document.query_selector_all(selector)
+    } else if let Some(element) = root.as_ref().dyn_ref::<Element>() {
+        element.query_selector_all(selector)
+    } else {
+        return Vec::new();
+    };
+    let Ok(list) = list else { return Vec::new() };
+    (0..list.length()).filter_map(|i| list.item(i)?.dyn_into().ok()).collect()
+}
+
+fn create_input(document: &Document) -> Option<HtmlInputElement> {
+    document.create_element("input").ok()?.dyn_into().ok()
+}

@@ -1,0 +1,83 @@
+//! The browser driver (wasm32 only): thin and boring on purpose.
+//!
+//! It reads the script tag, translates browser events into [`crate::machine::Machine`]
+//! `handle_*` calls and the machine's actions into DOM, fetch, timer and storage calls. Every
+//! decision about *what* to do lives in the core, where it is tested natively. One module per
+//! Web API, as gloo does.
+
+mod driver;
+pub mod events;
+pub mod fetch;
+pub mod guard;
+pub mod listener;
+pub mod overlay;
+pub mod storage;
+pub mod tabs;
+
+use wasm_bindgen::prelude::*;
+use web_sys::{Element, HtmlScriptElement};
+
+use crate::time::Timestamp;
+
+/// Starts the widget for `script`, the `<script>` tag that loaded it (the loader passes it).
+///
+/// A configuration error is logged and the widget stays out of the way; warnings are logged
+/// one per bad attribute.
+#[wasm_bindgen]
+pub fn start(script: HtmlScriptElement) {
+    driver::Driver::start(script);
+}
+
+/// The tag's attributes as `(name, value)` pairs, for [`crate::config::Config::from_attributes`].
+pub fn attributes(element: &Element) -> Vec<(String, String)> {
+    let names = element.get_attribute_names();
+    names
+        .iter()
+        .filter_map(|name| {
+            let name = name.as_string()?;
+            let value = element.get_attribute(&name)?;
+            Some((name, value))
+        })
+        .collect()
+}
+
+/// Wall-clock time, read here at the edge and passed into the core.
+pub fn now() -> Timestamp {
+    Timestamp::from_millis(js_sys::Date::now().max(0.0) as u64)
+}
+
+/// Random bits for the machine's seed and the tab election: `crypto.getRandomValues`, or
+/// `Math.random` where there is no Web Crypto.
+pub fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
+    match crypto.map(|c| c.get_random_values_with_u8_array(&mut bytes)) {
+        Some(Ok(_)) => u64::from_le_bytes(bytes),
+        _ => {
+            let high = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+            let low = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+            (high << 32) | low
+        }
+    }
+}
+
+/// 32 random bits (an id that fits a JS number exactly).
+pub fn random_u32() -> u32 {
+    random_u64() as u32
+}
+
+/// The user's local time of day for `t`, as HH, MM, SS.
+pub fn local_time(t: Timestamp) -> (u8, u8, u8) {
+    let date = js_sys::Date::new(&JsValue::from_f64(t.as_millis() as f64));
+    (date.get_hours() as u8, date.get_minutes() as u8, date.get_seconds() as u8)
+}
+
+/// `console.warn`.
+pub fn warn(message: &str) {
+    web_sys::console::warn_1(&JsValue::from_str(message));
+}
+
+/// `console.error`.
+pub fn error(message: &str) {
+    web_sys::console::error_1(&JsValue::from_str(message));
+}

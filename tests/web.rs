@@ -1,0 +1,350 @@
+//! The browser driver in headless Chromium: `make test-wasm`.
+//!
+//! These protect the edge the native tests cannot reach: attributes read from a real tag, the
+//! overlay as the DOM shows it (French text, no HTML from the server), the snapshot in
+//! `localStorage`, the guard on a real form, the events a host page listens to, and one whole
+//! start against a stubbed `fetch`.
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{CustomEvent, Document, Element, HtmlFormElement, HtmlInputElement, HtmlScriptElement};
+
+use waitroom::config::{Config, Theme};
+use waitroom::eta::EtaRange;
+use waitroom::machine::{Place, Snapshot, Status, View};
+use waitroom::messages::{Language, Messages, Phase};
+use waitroom::time::Timestamp;
+use waitroom::web::listener::EventListener;
+use waitroom::web::overlay::Overlay;
+use waitroom::web::storage::Store;
+use waitroom::web::{self, events, guard::Guard};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+fn element(tag: &str, attributes: &[(&str, &str)]) -> Element {
+    let e = document().create_element(tag).unwrap();
+    for (name, value) in attributes {
+        e.set_attribute(name, value).unwrap();
+    }
+    e
+}
+
+fn fr() -> Messages {
+    Messages::new(Language::Fr, None, None)
+}
+
+fn queued_view() -> View {
+    View {
+        phase: Phase::Queued,
+        position: Some(42),
+        ahead: Some(41),
+        eta: Some(EtaRange { low: Duration::from_secs(180), high: Duration::from_secs(300) }),
+        progress_percent: Some(40),
+        next_attempt_in: Some(Duration::from_secs(12)),
+        last_update: Some(Timestamp::from_millis(1_775_462_533_000)),
+        retry_enabled: false,
+        closed_message: None,
+    }
+}
+
+/// Text of the overlay element with `class`, `None` when it is hidden.
+fn shown(overlay: &Overlay, class: &str) -> Option<String> {
+    let e = overlay.root().query_selector(&[".", class].concat()).unwrap().unwrap();
+    let hidden = e.unchecked_ref::<web_sys::HtmlElement>().hidden();
+    (!hidden).then(|| e.text_content().unwrap())
+}
+
+/// Resolves with the `detail` of the next `kind` event reaching `document`.
+fn next_event(kind: &'static str) -> (JsFuture, EventListener) {
+    let slot: Rc<RefCell<Option<Function>>> = Rc::default();
+    let promise = Promise::new(&mut |resolve, _| *slot.borrow_mut() = Some(resolve));
+    let listener = EventListener::new(&document(), kind, move |event| {
+        let detail = event.unchecked_ref::<CustomEvent>().detail();
+        if let Some(resolve) = slot.borrow_mut().take() {
+            resolve.call1(&JsValue::NULL, &detail).unwrap();
+        }
+    });
+    (JsFuture::from(promise), listener)
+}
+
+fn get(object: &JsValue, key: &str) -> JsValue {
+    Reflect::get(object, &key.into()).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn script_attributes_become_config_and_warnings() {
+    let script = element(
+        "script",
+        &[("src", "/waitroom/waitroom.js"), ("data-gate", "/waitroom/status"), ("data-theme", "dark"), ("data-max-delay", "abc")],
+    );
+    let attributes = web::attributes(&script);
+    let (config, warnings) = Config::from_attributes(attributes.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
+    assert_eq!(config.gate, "/waitroom/status");
+    assert_eq!(config.theme, Theme::Dark);
+    assert_eq!(config.max_delay, Duration::from_secs(120));
+    let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings, ["data-max-delay: `abc` is not a number of milliseconds; using 120000"]);
+}
+
+#[wasm_bindgen_test]
+fn overlay_shows_the_view_in_french_as_an_accessible_dialog() {
+    let overlay = Overlay::show(&document(), &fr(), Theme::Auto, || {}).unwrap();
+    overlay.render(&queued_view(), &fr(), |_| (8, 2, 13));
+
+    assert_eq!(shown(&overlay, "phase").as_deref(), Some("Vous êtes dans la file d'attente"));
+    assert_eq!(shown(&overlay, "position").as_deref(), Some("Votre place dans la file\u{a0}: 42"));
+    assert_eq!(shown(&overlay, "ahead").as_deref(), Some("41 personnes devant vous"));
+    assert_eq!(shown(&overlay, "eta").as_deref(), Some("Attente estimée\u{a0}: environ 3 à 5\u{a0}min"));
+    assert_eq!(shown(&overlay, "countdown").as_deref(), Some("Prochaine vérification dans 12\u{a0}s"));
+    assert_eq!(shown(&overlay, "updated").as_deref(), Some("Dernière mise à jour à 08:02:13"));
+    assert_eq!(shown(&overlay, "closed"), None);
+    assert!(shown(&overlay, "message").unwrap().starts_with("À situation exceptionnelle"));
+
+    let root = overlay.root();
+    let dialog = root.query_selector("[role=dialog]").unwrap().unwrap();
+    assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
+    let heading = root.get_element_by_id(&dialog.get_attribute("aria-labelledby").unwrap()).unwrap();
+    assert_eq!(heading.text_content().as_deref(), Some("Connexion en file d'attente"));
+    assert_eq!(root.active_element(), Some(heading), "the focus moves to the dialog's heading");
+    let progress = root.query_selector("progress").unwrap().unwrap();
+    assert_eq!(progress.get_attribute("value").as_deref(), Some("40"));
+    assert_eq!(progress.get_attribute("aria-label").as_deref(), Some("Progression\u{a0}: 40\u{202f}%"));
+    let live = root.query_selector("[role=status]").unwrap().unwrap();
+    assert_eq!(live.get_attribute("aria-live").as_deref(), Some("polite"));
+    assert!(root.query_selector("button").unwrap().unwrap().unchecked_ref::<web_sys::HtmlElement>().hidden());
+
+    let gave_up = View { phase: Phase::GaveUp, retry_enabled: true, ..queued_view() };
+    overlay.render(&gave_up, &fr(), |_| (8, 2, 13));
+    let retry = root.query_selector("button").unwrap().unwrap();
+    assert!(!retry.unchecked_ref::<web_sys::HtmlElement>().hidden());
+    assert_eq!(retry.text_content().as_deref(), Some("Réessayer maintenant"));
+    assert_eq!(retry.get_attribute("aria-disabled").as_deref(), Some("false"));
+
+    let host = overlay.host().clone();
+    assert!(host.is_connected());
+    drop(overlay);
+    assert!(!host.is_connected(), "dropping the overlay removes it");
+}
+
+#[wasm_bindgen_test]
+fn a_hostile_closed_message_is_shown_as_text_never_as_html() {
+    let hostile = "<img src=x onerror=alert(1)><b>Fermé</b>";
+    let view = View {
+        phase: Phase::Closed,
+        position: None,
+        ahead: None,
+        eta: None,
+        progress_percent: None,
+        next_attempt_in: Some(Duration::from_secs(90)),
+        last_update: None,
+        retry_enabled: false,
+        closed_message: Some(hostile.to_string()),
+    };
+    let overlay = Overlay::show(&document(), &fr(), Theme::Light, || {}).unwrap();
+    overlay.render(&view, &fr(), |_| (0, 0, 0));
+    assert_eq!(shown(&overlay, "closed").as_deref(), Some(hostile));
+    assert!(overlay.root().query_selector("img, b").unwrap().is_none());
+    let retry = overlay.root().query_selector("button").unwrap().unwrap();
+    assert!(retry.unchecked_ref::<web_sys::HtmlElement>().hidden(), "the next attempt is automatic");
+    assert_eq!(shown(&overlay, "position"), None);
+    assert_eq!(shown(&overlay, "eta"), None);
+}
+
+#[wasm_bindgen_test]
+fn the_snapshot_survives_a_reload_in_local_storage() {
+    let store = Store::new("https://ent.example.fr/waitroom/status");
+    let snapshot = Snapshot {
+        ticket: Some("t.abc".to_string()),
+        next_at: 1_775_462_460_000,
+        attempt: 2,
+        status: Status::Queued,
+        place: Some(Place { position: 42, at: 1_775_462_400_000, advance_per_minute: 6.5, eta_ms: 300_000, entry_position: 70 }),
+        last_update: Some(1_775_462_400_000),
+        saved_at: 1_775_462_400_500,
+    };
+    store.save(&snapshot);
+    assert_eq!(Store::new("https://ent.example.fr/waitroom/status").load(), Some(snapshot));
+    let raw = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    assert!(raw.get_item("waitroom:v1:https://ent.example.fr/waitroom/status").unwrap().is_some());
+    raw.set_item(store.key(), "{not json").unwrap();
+    assert_eq!(store.load(), None, "a garbled entry is ignored, not fatal");
+}
+
+/// A login form in the page, whose own submit handler counts what gets through.
+fn login_form() -> (HtmlFormElement, Rc<RefCell<u32>>, EventListener) {
+    let form: HtmlFormElement = element("form", &[("action", "/login")]).unchecked_into();
+    form.append_child(&element("input", &[("name", "user"), ("value", "eleve")])).unwrap();
+    form.append_child(&element("input", &[("type", "password"), ("name", "pw")])).unwrap();
+    form.append_child(&element("button", &[("type", "submit")])).unwrap();
+    document().body().unwrap().append_child(&form).unwrap();
+    let submitted = Rc::new(RefCell::new(0));
+    let count = submitted.clone();
+    let listener = EventListener::new(&form, "submit", move |event| {
+        event.prevent_default(); // the test page must not navigate
+        *count.borrow_mut() += 1;
+    });
+    (form, submitted, listener)
+}
+
+#[wasm_bindgen_test]
+fn the_guard_blocks_submit_until_lifted_and_keeps_what_was_typed() {
+    let (form, submitted, _page) = login_form();
+    let blocked = Rc::new(RefCell::new(0));
+    let guard = {
+        let blocked = blocked.clone();
+        Guard::new(&document(), None, move || *blocked.borrow_mut() += 1)
+    };
+    guard.mark_buttons();
+    let button = form.query_selector("button").unwrap().unwrap();
+    assert_eq!(button.get_attribute("aria-disabled").as_deref(), Some("true"));
+
+    form.request_submit().unwrap();
+    assert_eq!((*blocked.borrow(), *submitted.borrow()), (1, 0), "blocked before the page sees it");
+
+    let replay = guard.lift().expect("the blocked submit is kept for replay");
+    assert_eq!(button.get_attribute("aria-disabled"), None);
+    guard.add_pass("waitroom_pass", "p.123");
+    replay.replay();
+    assert_eq!(*submitted.borrow(), 1);
+    let user: HtmlInputElement = form.query_selector("[name=user]").unwrap().unwrap().unchecked_into();
+    assert_eq!(user.value(), "eleve");
+    let pass: HtmlInputElement = form.query_selector("[name=waitroom_pass]").unwrap().unwrap().unchecked_into();
+    assert_eq!((pass.type_().as_str(), pass.value().as_str()), ("hidden", "p.123"));
+    form.remove();
+}
+
+#[wasm_bindgen_test]
+async fn events_bubble_to_the_document_with_their_details() {
+    let script = element("script", &[]);
+    document().body().unwrap().append_child(&script).unwrap();
+
+    let (state, _l1) = next_event(events::STATE);
+    events::State::of(&queued_view()).dispatch(&script);
+    let detail = state.await.unwrap();
+    assert_eq!(get(&detail, "phase").as_string().as_deref(), Some("queued"));
+    assert_eq!(get(&detail, "position").as_f64(), Some(42.0));
+    assert_eq!(get(&detail, "ahead").as_f64(), Some(41.0));
+    assert_eq!((get(&detail, "eta_low_s").as_f64(), get(&detail, "eta_high_s").as_f64()), (Some(180.0), Some(300.0)));
+
+    let (admitted, _l2) = next_event(events::ADMITTED);
+    events::admitted(&script, Some("p.1"));
+    assert_eq!(get(&admitted.await.unwrap(), "pass").as_string().as_deref(), Some("p.1"));
+
+    let (error, _l3) = next_event(events::ERROR);
+    events::error(&script, "unavailable");
+    assert_eq!(get(&error.await.unwrap(), "reason").as_string().as_deref(), Some("unavailable"));
+    script.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_tag_without_data_gate_stays_out_of_the_way() {
+    let (form, submitted, _page) = login_form();
+    let script: HtmlScriptElement = element("script", &[("data-guard", "form")]).unchecked_into();
+    document().body().unwrap().append_child(&script).unwrap();
+    let (error, _l) = next_event(events::ERROR);
+    web::start(script.clone());
+    assert_eq!(get(&error.await.unwrap(), "reason").as_string().as_deref(), Some("config"));
+    form.request_submit().unwrap();
+    assert_eq!(*submitted.borrow(), 1, "no guard without a gate");
+    form.remove();
+    script.remove();
+}
+
+/// Replaces `window.fetch` with a stub answering `status` and `body` (JSON), returning the
+/// original to put back.
+fn stub_fetch(status: u16, body: &str) -> JsValue {
+    let window = web_sys::window().unwrap();
+    let original = get(&window, "fetch");
+    let stub = Function::new_with_args(
+        "",
+        &[
+            "return () => Promise.resolve(new Response(",
+            &serde_json::to_string(body).unwrap(),
+            ", {status: ",
+            &status.to_string(),
+            ", headers: {'Content-Type': 'application/json', 'Retry-After': '60'}}));",
+        ]
+        .concat(),
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+    Reflect::set(&window, &"fetch".into(), &stub).unwrap();
+    original
+}
+
+#[wasm_bindgen_test]
+async fn a_queued_reply_shows_the_overlay_then_admission_lifts_the_guard() {
+    let (form, submitted, _page) = login_form();
+    let gate = "/stub/queued-then-admitted";
+    web_sys::window().unwrap().local_storage().unwrap().unwrap().clear().unwrap();
+    let original = stub_fetch(
+        503,
+        r#"{"state":"queued","ticket":"t.1","position":42,"eta_seconds":300,"retry_after_ms":60000,"advance_per_minute":8.0}"#,
+    );
+    let script: HtmlScriptElement =
+        element("script", &[("data-gate", gate), ("data-pass-field", "waitroom_pass")]).unchecked_into();
+    document().body().unwrap().append_child(&script).unwrap();
+
+    let (state, _l) = next_event(events::STATE);
+    web::start(script.clone());
+    let first = state.await.unwrap();
+    assert_eq!(get(&first, "phase").as_string().as_deref(), Some("checking"));
+    assert!(document().query_selector("waitroom-overlay").unwrap().is_none(), "nothing shows while checking");
+
+    let (state, _l) = next_event(events::STATE);
+    let queued = state.await.unwrap();
+    assert_eq!(get(&queued, "phase").as_string().as_deref(), Some("queued"));
+    assert_eq!(get(&queued, "position").as_f64(), Some(42.0));
+    let host = document().query_selector("waitroom-overlay").unwrap().expect("the overlay is up");
+    let text = host.shadow_root().unwrap().text_content().unwrap();
+    assert!(text.contains("Votre place dans la file\u{a0}: 42"), "{text}");
+    form.request_submit().unwrap();
+    assert_eq!(*submitted.borrow(), 0, "guarded while queued");
+
+    // Another tab is admitted: this one follows through the storage event.
+    let admitted_snapshot = Snapshot {
+        ticket: Some("t.1".to_string()),
+        next_at: 0,
+        attempt: 0,
+        status: Status::Admitted { pass: Some("p.42".to_string()), expires_at: None },
+        place: None,
+        last_update: None,
+        saved_at: u64::MAX / 2,
+    };
+    let (admitted, _l) = next_event(events::ADMITTED);
+    let init = web_sys::StorageEventInit::new();
+    init.set_key(Some(&["waitroom:v1:", &web_sys::Url::new_with_base(gate, &document().base_uri().unwrap().unwrap()).unwrap().href()].concat()));
+    init.set_new_value(Some(&serde_json::to_string(&admitted_snapshot).unwrap()));
+    let event = web_sys::StorageEvent::new_with_event_init_dict("storage", &init).unwrap();
+    web_sys::window().unwrap().dispatch_event(&event).unwrap();
+    assert_eq!(get(&admitted.await.unwrap(), "pass").as_string().as_deref(), Some("p.42"));
+
+    assert!(document().query_selector("waitroom-overlay").unwrap().is_none(), "the overlay is gone");
+    let pass: HtmlInputElement = form.query_selector("[name=waitroom_pass]").unwrap().unwrap().unchecked_into();
+    assert_eq!(pass.value(), "p.42");
+    // The submit blocked while queued is replayed once admitted.
+    sleep(50).await;
+    assert_eq!(*submitted.borrow(), 1);
+
+    Reflect::set(&web_sys::window().unwrap(), &"fetch".into(), &original).unwrap();
+    form.remove();
+    script.remove();
+}
+
+async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
+    });
+    JsFuture::from(promise).await.unwrap();
+}
