@@ -53,6 +53,13 @@ $(PKG)/waitroom_bg.wasm: $(WIDGET_SRC) | setup-rust setup-node
 	  --out-dir $(PKG) $(WASM_RELEASE)
 	wasm-opt -Oz --strip-debug --strip-producers --strip-target-features -o $@ $@
 
+# The demo: the ENT login page of www/ behind the gate, with a synthetic crowd of about 30
+# people ahead of you (your turn in about a minute). Ctrl-C stops it.
+DEMO_URL := http://127.0.0.1:8080
+demo: setup build
+	@echo "demo: starting the gate; open $(DEMO_URL)/ in a browser once it listens (Ctrl-C to stop)"
+	cargo run --release -p waitroom-gate -- --demo
+
 # The download stays under budget (gzip, deterministic): every pupil pays for every KiB.
 test-size: $(PKG)/waitroom_bg.wasm
 	node scripts/sizes.mjs --max-gzip-kib $(SIZE_BUDGET_GZIP_KIB) $(DOWNLOADS)

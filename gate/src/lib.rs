@@ -2,9 +2,11 @@
 //!
 //! - [`queue`]: the admission logic, pure and fast, shared with the simulator;
 //! - [`token`]: signed tickets and passes, and [`verify_pass`] for an ENT's login handler;
-//! - [`server`]: the HTTP gate (axum), started in-process by the tests and by the binary.
+//! - [`server`]: the HTTP gate (axum), started in-process by the tests and by the binary;
+//! - [`demo`]: `--demo`, the ENT login page behind the gate with a synthetic crowd.
 #![deny(missing_docs, missing_debug_implementations)]
 
+pub mod demo;
 mod fenwick;
 pub mod queue;
 pub mod server;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
+use waitroom_gate::demo::{self, CrowdConfig};
 use waitroom_gate::server::{self, GateConfig};
 
 /// Shortest accepted secret: HMAC-SHA256 wants a key at least as long as its output.
@@ -22,9 +23,10 @@ struct Args {
     /// Address to listen on; port 0 picks a free port (the actual one is printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Admissions per minute (spread evenly, not at the top of the minute).
-    #[arg(long, default_value_t = 60.0)]
-    admit_per_minute: f64,
+    /// Admissions per minute (spread evenly, not at the top of the minute) [default: 60, or 30
+    /// with --demo].
+    #[arg(long)]
+    admit_per_minute: Option<f64>,
     /// Admissions that may happen at once after a quiet spell [default: 10 seconds' worth, at least 1].
     #[arg(long)]
     burst: Option<f64>,
@@ -41,12 +43,17 @@ struct Args {
     /// Origin allowed to call the gate from another site, e.g. https://ent.example (repeatable).
     #[arg(long = "cors-origin")]
     cors_origins: Vec<String>,
-    /// Directory of static files to serve at `/` (the widget and a demo page).
+    /// Directory of static files to serve at `/` (the widget and a demo page) [default: none, or
+    /// `www` with --demo].
     #[arg(long)]
     www: Option<PathBuf>,
     /// Close the gate: every status reply is "closed" with this message.
     #[arg(long)]
     closed: Option<String>,
+    /// Demo mode: serve the ENT login page of `www/` behind the gate (with a strict CSP and
+    /// `POST /demo/login`), with a synthetic crowd of about 30 users queueing ahead of you.
+    #[arg(long)]
+    demo: bool,
 }
 
 fn main() -> ExitCode {
@@ -66,26 +73,34 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    if !(args.admit_per_minute.is_finite() && args.admit_per_minute > 0.0) {
+    let default_rate = if args.demo {
+        demo::ADMIT_PER_MINUTE
+    } else {
+        60.0
+    };
+    let admit_per_minute = args.admit_per_minute.unwrap_or(default_rate);
+    if !(admit_per_minute.is_finite() && admit_per_minute > 0.0) {
         return Err(format!(
-            "--admit-per-minute: `{}` is not a positive number",
-            args.admit_per_minute
+            "--admit-per-minute: `{admit_per_minute}` is not a positive number"
         ));
     }
     if let Some(burst) = args.burst.filter(|b| !(*b >= 1.0 && b.is_finite())) {
         return Err(format!("--burst: `{burst}` is below 1"));
     }
     let config = GateConfig {
-        admit_per_minute: args.admit_per_minute,
+        admit_per_minute,
         burst: args.burst,
         grace: Duration::from_secs(args.grace_seconds),
         pass_ttl: Duration::from_secs(args.pass_ttl_seconds),
         secret: load_secret(args.secret_file.as_ref())?,
         closed: args.closed,
         cors_origins: args.cors_origins,
-        www: args.www,
+        www: args.www.or_else(|| args.demo.then(demo::default_www)),
         ..GateConfig::new(Vec::new())
     };
+    let crowd = args
+        .demo
+        .then(|| CrowdConfig::for_rate(admit_per_minute).with_seed(random_seed()));
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async {
@@ -95,10 +110,19 @@ fn run(args: Args) -> Result<(), String> {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         // On stdout, flushed, for scripts and tests that start the gate on port 0.
         println!("listening on http://{addr}");
+        if crowd.is_some() {
+            println!("demo: open http://{addr}/ in a browser: an ENT login page, about 30 people queueing ahead of you, your turn in about a minute (Ctrl-C to stop)");
+        }
         let _ = std::io::stdout().flush();
-        info!(%addr, admit_per_minute = config.admit_per_minute, closed = config.closed.is_some(), "gate started");
+        info!(%addr, admit_per_minute = config.admit_per_minute, closed = config.closed.is_some(), demo = crowd.is_some(), "gate started");
+        let served = async {
+            match crowd {
+                Some(crowd) => demo::serve(listener, config, crowd).await,
+                None => server::serve(listener, config).await,
+            }
+        };
         tokio::select! {
-            served = server::serve(listener, config) => served.map_err(|e| format!("server error: {e}")),
+            served = served => served.map_err(|e| format!("server error: {e}")),
             _ = tokio::signal::ctrl_c() => {
                 info!("shutting down");
                 Ok(())
@@ -132,4 +156,12 @@ fn load_secret(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(secret)
+}
+
+/// A seed for the demo crowd: a different crowd each run.
+fn random_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    // Without OS randomness, a fixed crowd is just as good a demo.
+    let _ = getrandom::getrandom(&mut bytes);
+    u64::from_le_bytes(bytes)
 }

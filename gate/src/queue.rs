@@ -19,6 +19,23 @@
 //! 4. A holder who has not come back within `grace` after its told time is dropped; the tickets
 //!    behind it move up.
 //!
+//! # After a restart
+//!
+//! The queue lives in memory, so a restarted gate knows none of the tickets its users hold.
+//! Two rules keep their places honest:
+//!
+//! - **Numbers are never reissued.** The gate starts each queue's numbering at a clock-derived
+//!   [`QueueConfig::first_seq`] (Unix time in µs), above anything an earlier instance issued, so
+//!   an old ticket can never name a newcomer's place (two people sharing one place).
+//! - **Old tickets go ahead of new ones.** The [`RESTORE_LANE`] numbers just below `first_seq`
+//!   are a lane for verified tickets of an earlier instance (`seq < first_seq`). Each one that
+//!   comes back takes the next lane number, in increasing order: holders come back in the order
+//!   they were told, which was their queue order, so the lane keeps it, and every lane number
+//!   is ahead of every newcomer of this instance. The holder was on time, so it is treated as
+//!   told to be here now; the gate re-signs its ticket with the lane number. The same old
+//!   ticket coming back again finds the same lane place. When the lane is full, old tickets
+//!   start again at the back like newcomers.
+//!
 //! ```
 //! use std::time::Duration;
 //! use waitroom::time::Timestamp;
@@ -36,7 +53,7 @@
 //! ```
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 use waitroom::time::{duration_millis, Timestamp};
@@ -54,9 +71,12 @@ const PRIOR_SHOWS: f64 = 20.0;
 const ESTIMATE_WINDOW: f64 = 2_000.0;
 /// The no-show estimate is capped so that the schedule never collapses into "everyone now".
 const MAX_NO_SHOW_RATE: f64 = 0.9;
-/// How far past the last issued sequence number a ticket is still restored after a restart.
-/// Restoring fills the gap with vacant slots (20 bytes each), so this bounds that memory.
-const RESTORE_WINDOW: u64 = 1_000_000;
+/// How many tickets of an earlier instance a queue restores, in the lane of sequence numbers
+/// just below [`QueueConfig::first_seq`]. Each costs about 40 bytes, allocated as they come back.
+pub const RESTORE_LANE: u64 = 65_536;
+/// Sequence numbers stay below this, so that they never look like the gate's pass identifiers
+/// for newcomers admitted without a ticket (which start at 2^63).
+const MAX_FIRST_SEQ: u64 = 1 << 62;
 /// Compaction waits for at least this many dead slots at the front (amortisation).
 const COMPACT_MIN: usize = 4_096;
 
@@ -65,7 +85,7 @@ const COMPACT_MIN: usize = 4_096;
 /// # Default
 ///
 /// [`QueueConfig::new`]: `burst` = max(1, r / 6) (10 s of admissions), `grace` = 120 s,
-/// `return_jitter` = 5 s. [`Default`] is `new(60.0)`.
+/// `return_jitter` = 5 s, `first_seq` = 1 (no restored lane). [`Default`] is `new(60.0)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueConfig {
     /// Admission rate `r`, per minute. Tokens are added continuously, not at the top of the minute.
@@ -76,6 +96,10 @@ pub struct QueueConfig {
     pub grace: Duration,
     /// The widest jitter a client adds after its told time; no-shows are judged after it.
     pub return_jitter: Duration,
+    /// The first newcomer's sequence number. Tickets numbered below it come from an earlier
+    /// instance and are restored in the lane of the [`RESTORE_LANE`] numbers below it (fewer
+    /// when `first_seq` is small): see [After a restart](self#after-a-restart).
+    pub first_seq: u64,
 }
 
 impl QueueConfig {
@@ -86,6 +110,7 @@ impl QueueConfig {
             burst: (admit_per_minute / 6.0).max(1.0),
             grace: Duration::from_secs(120),
             return_jitter: Duration::from_secs(5),
+            first_seq: 1,
         }
     }
 
@@ -107,6 +132,15 @@ impl QueueConfig {
     #[must_use]
     pub fn with_return_jitter(mut self, jitter: Duration) -> Self {
         self.return_jitter = jitter;
+        self
+    }
+
+    /// Sets the first newcomer's sequence number. A restarted gate passes a number above any
+    /// its earlier instances issued (the gate uses the Unix time in µs), so that old tickets are
+    /// restored ahead of its newcomers instead of colliding with them.
+    #[must_use]
+    pub fn with_first_seq(mut self, first_seq: u64) -> Self {
+        self.first_seq = first_seq;
         self
     }
 }
@@ -160,7 +194,7 @@ pub struct QueueStats {
     pub issued: u64,
     /// Tickets currently waiting.
     pub live: u64,
-    /// Tickets unknown to this queue that were restored at their number (gate restart).
+    /// Tickets of an earlier instance restored in the lane (gate restart).
     pub restored: u64,
     /// Times a holder came on time but found no token and was told a new time.
     pub retold: u64,
@@ -169,8 +203,6 @@ pub struct QueueStats {
 /// What the queue remembers of a sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    /// Never issued by this queue: a gap left by restoring a later number.
-    Vacant,
     Live,
     /// Admitted; a lost reply is answered again, without a token, until the record is compacted.
     Admitted,
@@ -209,15 +241,24 @@ struct Due {
     kind: Kind,
 }
 
+/// Where a record is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// `lane[j]`: a ticket of an earlier instance, numbered `lane_base + j`.
+    Lane(usize),
+    /// `records[i]`: a newcomer of this instance, numbered `base + i`.
+    Main(usize),
+}
+
 /// Where a sequence number stands.
 enum Lookup {
-    /// Its record, by index.
-    Record(usize),
+    /// Its record.
+    Record(Slot),
     /// Issued once, but compacted away (dropped or admitted long ago).
     Forgotten,
-    /// Beyond the last issued number, within the restore window.
-    Future,
-    /// Too far beyond the last issued number to be one of ours.
+    /// Below `first_seq` and not restored yet: a ticket of an earlier instance.
+    Earlier,
+    /// At or beyond the next number to issue: not one of ours.
     Implausible,
 }
 
@@ -237,6 +278,16 @@ pub struct Queue {
     order: Fenwick,
     /// `records[..head]` can be compacted away.
     head: usize,
+    /// Sequence number of `lane[0]`: `first_seq` minus the lane's capacity.
+    lane_base: u64,
+    /// Restored tickets of an earlier instance, in the order they came back; never compacted
+    /// (at most [`RESTORE_LANE`] records). Slot `j + 1` of `lane_order` is `lane[j]`.
+    lane: Vec<Ticket>,
+    lane_order: Fenwick,
+    /// Live records in the lane: every one of them is ahead of every main record.
+    lane_live: u64,
+    /// The lane index given to each earlier ticket, so that it finds its place again.
+    restored_from: HashMap<u64, usize>,
     due: BinaryHeap<Reverse<Due>>,
     /// Schedule cursor C for newcomers' told times, in ms.
     schedule: f64,
@@ -255,7 +306,8 @@ impl Queue {
     ///
     /// # Panics
     ///
-    /// If `admit_per_minute` is not a positive finite number or `burst` is below 1.
+    /// If `admit_per_minute` is not a positive finite number, `burst` is below 1 or
+    /// `first_seq` is 2^62 or more.
     pub fn new(config: QueueConfig, now: Timestamp) -> Self {
         assert!(
             config.admit_per_minute.is_finite() && config.admit_per_minute > 0.0,
@@ -267,15 +319,27 @@ impl Queue {
             "burst must be at least 1, got {}",
             config.burst
         );
+        assert!(
+            config.first_seq < MAX_FIRST_SEQ,
+            "first_seq must be below 2^62, got {}",
+            config.first_seq
+        );
         let now = now.as_millis();
+        // Sequence number 0 is never issued, so the lane never reaches it.
+        let lane_base = config.first_seq - RESTORE_LANE.min(config.first_seq.saturating_sub(1));
         Queue {
             rate: config.admit_per_minute / 60_000.0,
             tokens: config.burst,
             refilled_at: now,
-            base: 1,
+            base: config.first_seq,
             records: Vec::new(),
             order: Fenwick::new(),
             head: 0,
+            lane_base,
+            lane: Vec::new(),
+            lane_order: Fenwick::new(),
+            lane_live: 0,
+            restored_from: HashMap::new(),
             due: BinaryHeap::new(),
             schedule: now as f64,
             retry: now as f64,
@@ -300,32 +364,15 @@ impl Queue {
             return self.newcomer(now);
         };
         match self.lookup(seq) {
-            Lookup::Record(i) => match self.records[i].state {
-                State::Live => self.holder_visit(now, i),
-                State::Admitted => Decision::Admitted { seq: Some(seq) },
+            Lookup::Record(slot) => match self.record(slot).state {
+                State::Live => self.holder_visit(now, slot),
+                State::Admitted => Decision::Admitted {
+                    seq: Some(self.seq_of(slot)),
+                },
                 State::Dropped => self.newcomer(now),
-                State::Vacant => self.restore(now, i),
             },
-            Lookup::Future => {
-                while self.next_seq() < seq {
-                    self.push_record(Ticket {
-                        told_at: now,
-                        generation: 0,
-                        state: State::Vacant,
-                        judged: true,
-                        retold: false,
-                    });
-                }
-                let i = self.push_record(Ticket {
-                    told_at: now,
-                    generation: 0,
-                    state: State::Vacant,
-                    judged: true,
-                    retold: false,
-                });
-                self.restore(now, i)
-            }
-            Lookup::Forgotten | Lookup::Implausible => self.newcomer(now),
+            Lookup::Earlier if self.lane_has_room() => self.restore(now, seq),
+            Lookup::Earlier | Lookup::Forgotten | Lookup::Implausible => self.newcomer(now),
         }
     }
 
@@ -383,8 +430,10 @@ impl Queue {
 
     /// Bytes held by the queue's allocations (records, order tree, deadlines).
     pub fn heap_bytes(&self) -> usize {
-        self.records.capacity() * std::mem::size_of::<Ticket>()
+        (self.records.capacity() + self.lane.capacity()) * std::mem::size_of::<Ticket>()
             + self.order.heap_bytes()
+            + self.lane_order.heap_bytes()
+            + self.restored_from.capacity() * 2 * std::mem::size_of::<u64>()
             + self.due.capacity() * std::mem::size_of::<Reverse<Due>>()
     }
 
@@ -393,15 +442,60 @@ impl Queue {
     }
 
     fn lookup(&self, seq: u64) -> Lookup {
-        if seq < self.base {
-            Lookup::Forgotten
-        } else if seq < self.next_seq() {
-            Lookup::Record((seq - self.base) as usize)
-        } else if seq - self.next_seq() < RESTORE_WINDOW {
-            Lookup::Future
+        if seq >= self.config.first_seq {
+            if seq < self.base {
+                Lookup::Forgotten
+            } else if seq < self.next_seq() {
+                Lookup::Record(Slot::Main((seq - self.base) as usize))
+            } else {
+                Lookup::Implausible
+            }
+        } else if seq >= self.lane_base && seq - self.lane_base < self.lane.len() as u64 {
+            // A lane number this queue gave. (An earlier instance's numbers lie far below the
+            // lane: it started at least the lane's width of microseconds earlier.)
+            Lookup::Record(Slot::Lane((seq - self.lane_base) as usize))
+        } else if let Some(&j) = self.restored_from.get(&seq) {
+            Lookup::Record(Slot::Lane(j))
         } else {
-            Lookup::Implausible
+            Lookup::Earlier
         }
+    }
+
+    fn lane_has_room(&self) -> bool {
+        (self.lane.len() as u64) < self.config.first_seq - self.lane_base
+    }
+
+    fn seq_of(&self, slot: Slot) -> u64 {
+        match slot {
+            Slot::Lane(j) => self.lane_base + j as u64,
+            Slot::Main(i) => self.base + i as u64,
+        }
+    }
+
+    fn record(&self, slot: Slot) -> &Ticket {
+        match slot {
+            Slot::Lane(j) => &self.lane[j],
+            Slot::Main(i) => &self.records[i],
+        }
+    }
+
+    fn record_mut(&mut self, slot: Slot) -> &mut Ticket {
+        match slot {
+            Slot::Lane(j) => &mut self.lane[j],
+            Slot::Main(i) => &mut self.records[i],
+        }
+    }
+
+    /// Takes a live record out of the order (admitted or dropped).
+    fn leave_order(&mut self, slot: Slot) {
+        match slot {
+            Slot::Lane(j) => {
+                self.lane_order.add(j + 1, -1);
+                self.lane_live -= 1;
+            }
+            Slot::Main(i) => self.order.add(i + 1, -1),
+        }
+        self.stats.live -= 1;
     }
 
     /// Appends a record for the next sequence number; returns its index.
@@ -411,8 +505,11 @@ impl Queue {
         self.records.len() - 1
     }
 
-    fn position(&self, i: usize) -> u64 {
-        self.order.prefix(i + 1)
+    fn position(&self, slot: Slot) -> u64 {
+        match slot {
+            Slot::Lane(j) => self.lane_order.prefix(j + 1),
+            Slot::Main(i) => self.lane_live + self.order.prefix(i + 1),
+        }
     }
 
     fn take_token(&mut self) -> bool {
@@ -456,50 +553,52 @@ impl Queue {
             generation: 0,
             kind: Kind::Check,
         }));
-        self.queued(now, i)
+        self.queued(now, Slot::Main(i))
     }
 
     /// A holder of a live ticket is back.
-    fn holder_visit(&mut self, now: u64, i: usize) -> Decision {
-        let seq = self.base + i as u64;
-        let ticket = self.records[i];
+    fn holder_visit(&mut self, now: u64, slot: Slot) -> Decision {
+        let ticket = *self.record(slot);
         if now + ON_TIME_SLACK_MS < ticket.told_at {
             // Early (a reload, a hostile client): same told time, same place, nothing else.
-            return self.queued(now, i);
+            return self.queued(now, slot);
         }
         if !ticket.judged {
-            self.records[i].judged = true;
+            self.record_mut(slot).judged = true;
             self.judge(false);
         }
         if self.take_token() {
-            let record = &mut self.records[i];
+            let record = self.record_mut(slot);
             record.state = State::Admitted;
             record.told_at = now;
-            self.order.add(i + 1, -1);
-            self.stats.live -= 1;
-            return Decision::Admitted { seq: Some(seq) };
+            self.leave_order(slot);
+            return Decision::Admitted {
+                seq: Some(self.seq_of(slot)),
+            };
         }
-        self.retell(now, i);
-        self.queued(now, i)
+        self.retell(now, slot);
+        self.queued(now, slot)
     }
 
     /// A holder came on time and found no token: spread such holders at the admission rate.
-    fn retell(&mut self, now: u64, i: usize) {
-        let slot = 1.0 / self.rate;
-        let told = self.retry.max(now as f64) + slot;
+    fn retell(&mut self, now: u64, slot: Slot) {
+        let gap = 1.0 / self.rate;
+        let told = self.retry.max(now as f64) + gap;
         self.retry = told;
         // Keep newcomers behind this holder (FIFO when the queue is short), and, the first time,
         // reserve one more slot in the schedule: the schedule promised the bucket to others, and
         // without the reservation a small over-estimate of no-shows would starve re-told holders.
-        let reserve = if self.records[i].retold { 0.0 } else { slot };
-        self.schedule = (self.schedule + reserve).max(told + slot);
-        let record = &mut self.records[i];
+        let reserve = if self.record(slot).retold { 0.0 } else { gap };
+        self.schedule = (self.schedule + reserve).max(told + gap);
+        let grace = duration_millis(self.config.grace);
+        let seq = self.seq_of(slot);
+        let record = self.record_mut(slot);
         record.retold = true;
         record.told_at = told.ceil() as u64;
         record.generation = record.generation.wrapping_add(1);
         let due = Due {
-            at: record.told_at + duration_millis(self.config.grace),
-            seq: self.base + i as u64,
+            at: record.told_at + grace,
+            seq,
             generation: record.generation,
             kind: Kind::Drop,
         };
@@ -507,32 +606,38 @@ impl Queue {
         self.stats.retold += 1;
     }
 
-    /// A ticket this queue never issued (the gate restarted with the same secret): it keeps its
-    /// number, hence its place among the tickets of before the restart, told to be here now.
-    fn restore(&mut self, now: u64, i: usize) -> Decision {
-        let record = &mut self.records[i];
-        record.state = State::Live;
-        record.told_at = now;
-        record.judged = true;
-        record.generation = record.generation.wrapping_add(1);
-        let due = Due {
+    /// A verified ticket of an earlier instance (the gate restarted with the same secret): it
+    /// takes the next lane number, ahead of this instance's newcomers, told to be here now
+    /// (it came back when it was told to, or it would have expired).
+    fn restore(&mut self, now: u64, earlier_seq: u64) -> Decision {
+        let j = self.lane.len();
+        self.lane.push(Ticket {
+            told_at: now,
+            generation: 0,
+            state: State::Live,
+            judged: true,
+            retold: false,
+        });
+        self.lane_order.push(1);
+        self.lane_live += 1;
+        self.restored_from.insert(earlier_seq, j);
+        let slot = Slot::Lane(j);
+        self.due.push(Reverse(Due {
             at: now + duration_millis(self.config.grace),
-            seq: self.base + i as u64,
-            generation: record.generation,
+            seq: self.seq_of(slot),
+            generation: 0,
             kind: Kind::Drop,
-        };
-        self.due.push(Reverse(due));
-        self.order.add(i + 1, 1);
+        }));
         self.stats.live += 1;
         self.stats.restored += 1;
-        self.holder_visit(now, i)
+        self.holder_visit(now, slot)
     }
 
-    fn queued(&self, now: u64, i: usize) -> Decision {
-        let return_in = Duration::from_millis(self.records[i].told_at.saturating_sub(now));
+    fn queued(&self, now: u64, slot: Slot) -> Decision {
+        let return_in = Duration::from_millis(self.record(slot).told_at.saturating_sub(now));
         Decision::Queued {
-            seq: self.base + i as u64,
-            position: self.position(i),
+            seq: self.seq_of(slot),
+            position: self.position(slot),
             return_in,
             eta: return_in,
             advance_per_minute: self.config.admit_per_minute / (1.0 - self.no_show_rate()),
@@ -563,17 +668,17 @@ impl Queue {
     }
 
     fn fall_due(&mut self, now: u64, due: Due) {
-        let Lookup::Record(i) = self.lookup(due.seq) else {
+        let Lookup::Record(slot) = self.lookup(due.seq) else {
             return;
         };
-        let record = self.records[i];
+        let record = *self.record(slot);
         if record.state != State::Live || record.generation != due.generation {
             return;
         }
         match due.kind {
             Kind::Check => {
                 if !record.judged {
-                    self.records[i].judged = true;
+                    self.record_mut(slot).judged = true;
                     self.judge(true);
                 }
                 let drop_at = record.told_at + duration_millis(self.config.grace);
@@ -585,9 +690,8 @@ impl Queue {
                 self.due.push(Reverse(next));
             }
             Kind::Drop => {
-                self.records[i].state = State::Dropped;
-                self.order.add(i + 1, -1);
-                self.stats.live -= 1;
+                self.record_mut(slot).state = State::Dropped;
+                self.leave_order(slot);
                 self.stats.dropped += 1;
                 if let Some(log) = &mut self.dropped_log {
                     log.push(due.seq);
@@ -607,7 +711,7 @@ impl Queue {
                 // told time, which was at most the on-time slack after the admission: the record
                 // is not needed after that.
                 State::Admitted => now >= record.told_at.saturating_add(grace + ON_TIME_SLACK_MS),
-                State::Dropped | State::Vacant => true,
+                State::Dropped => true,
             };
             if !dead {
                 break;
@@ -813,22 +917,119 @@ mod tests {
         );
     }
 
+    /// Microseconds since the epoch at `at(0)`: what the gate passes as the first number.
+    const RESTARTED_AT: u64 = T0 * 1_000;
+
+    /// One admission per second, numbering from [`RESTARTED_AT`], its bucket already spent.
+    fn restarted() -> Queue {
+        let config = QueueConfig::new(60.0)
+            .with_burst(1.0)
+            .with_first_seq(RESTARTED_AT);
+        let mut queue = Queue::new(config, at(0));
+        assert!(queue.admit_anonymous(at(0)));
+        queue
+    }
+
     #[test]
-    fn a_ticket_from_before_a_restart_keeps_its_place() {
+    fn newcomers_are_numbered_from_the_first_seq() {
+        let mut queue = restarted();
+        let seqs: Vec<u64> = (0..3)
+            .map(|_| queued(queue.visit(at(0), Visit::Fresh)).0)
+            .collect();
+        assert_eq!(seqs, [RESTARTED_AT, RESTARTED_AT + 1, RESTARTED_AT + 2]);
+    }
+
+    #[test]
+    fn tickets_of_an_earlier_instance_go_ahead_of_newcomers_in_the_order_they_come_back() {
+        // The earlier instance gave places 1, 2, 3 (numbers 1..=3); then the gate restarted.
+        let mut before = one_per_second();
+        before.visit(at(0), Visit::Fresh);
+        let old: Vec<u64> = (0..3)
+            .map(|_| queued(before.visit(at(0), Visit::Fresh)).0)
+            .collect();
+        let mut queue = restarted();
+        let (newcomer, position, _) = queued(queue.visit(at(0), Visit::Fresh));
+        assert_eq!((newcomer, position), (RESTARTED_AT, 1));
+        // The old holders come back in their told order: lane numbers, positions 1, 2, 3.
+        let lane = RESTARTED_AT - RESTORE_LANE;
+        let mut restored = Vec::new();
+        for (k, &seq) in old.iter().enumerate() {
+            let (new_seq, position, back) = queued(queue.visit(at(1), Visit::Ticket(seq)));
+            assert_eq!((new_seq, position), (lane + k as u64, k as u64 + 1));
+            assert!(back > Duration::ZERO, "no token: told a later time");
+            restored.push(new_seq);
+        }
+        assert_eq!(queued(queue.visit(at(1), Visit::Ticket(newcomer))).1, 4);
+        // Coming back with the re-signed ticket, or the old one again, keeps the same place.
+        assert_eq!(
+            queued(queue.visit(at(2), Visit::Ticket(restored[1]))).0,
+            restored[1]
+        );
+        assert_eq!(
+            queued(queue.visit(at(2), Visit::Ticket(old[1]))).0,
+            restored[1]
+        );
+        assert_eq!(queue.live(), 4);
+        assert_eq!(queue.stats().restored, 3);
+    }
+
+    #[test]
+    fn a_restored_holder_with_a_token_is_admitted_and_its_lost_reply_answered_again() {
+        let config = QueueConfig::new(60.0).with_first_seq(RESTARTED_AT);
+        let mut queue = Queue::new(config, at(0));
+        let lane = RESTARTED_AT - RESTORE_LANE;
+        assert_eq!(
+            queue.visit(at(0), Visit::Ticket(42)),
+            Decision::Admitted { seq: Some(lane) }
+        );
+        assert_eq!(
+            queue.visit(at(100), Visit::Ticket(42)),
+            Decision::Admitted { seq: Some(lane) }
+        );
+        assert_eq!(queue.stats().admitted, 1);
+        assert_eq!(queue.live(), 0);
+    }
+
+    #[test]
+    fn an_absent_restored_holder_is_dropped_and_then_starts_again_at_the_back() {
+        let mut queue = restarted();
+        queue.record_drops(true);
+        let (restored, _, back) = queued(queue.visit(at(0), Visit::Ticket(7)));
+        let gone = at(duration_millis(back) + 120_000);
+        queue.handle_timeout(gone);
+        assert_eq!(queue.drain_dropped().collect::<Vec<_>>(), [restored]);
+        assert!(queue.admit_anonymous(gone));
+        assert_eq!(queued(queue.visit(gone, Visit::Fresh)).0, RESTARTED_AT);
+        let (seq, position, _) = queued(queue.visit(gone, Visit::Ticket(7)));
+        assert_eq!((seq, position), (RESTARTED_AT + 1, 2));
+    }
+
+    #[test]
+    fn when_the_lane_is_full_earlier_tickets_start_again_at_the_back() {
+        let mut queue = restarted();
+        for seq in 1..=RESTORE_LANE {
+            queue.visit(at(0), Visit::Ticket(seq));
+        }
+        assert_eq!(queue.stats().restored, RESTORE_LANE);
+        let (seq, position, _) = queued(queue.visit(at(0), Visit::Ticket(RESTORE_LANE + 1)));
+        assert_eq!((seq, position), (RESTARTED_AT, RESTORE_LANE + 1));
+    }
+
+    #[test]
+    fn a_queue_numbering_from_one_restores_nothing_and_strange_numbers_start_at_the_back() {
         let mut queue = one_per_second();
         queue.visit(at(0), Visit::Fresh);
-        // Tickets 500 and 300 of the previous run come back; a newcomer queues behind both.
         assert_eq!(
-            queued(queue.visit(at(0), Visit::Ticket(500))),
-            (500, 1, Duration::from_secs(1))
+            queued(queue.visit(at(0), Visit::Ticket(0))),
+            (1, 1, Duration::from_secs(1))
         );
-        assert_eq!(queued(queue.visit(at(0), Visit::Ticket(300))).1, 1);
-        let (newcomer, position, _) = queued(queue.visit(at(0), Visit::Fresh));
-        assert_eq!((newcomer, position), (501, 3));
-        assert_eq!(queue.stats().restored, 2);
-        // A number far beyond anything issued is not ours: a new place at the back.
-        let (seq, position, _) = queued(queue.visit(at(0), Visit::Ticket(u64::MAX)));
-        assert_eq!((seq, position), (502, 4));
+        // Numbers this queue has not issued yet are not ours: a new place at the back.
+        for strange in [500, u64::MAX] {
+            let (seq, _, _) = queued(queue.visit(at(0), Visit::Ticket(strange)));
+            assert!(seq < 10, "{seq}");
+        }
+        assert_eq!(queue.live(), 3);
+        assert_eq!(queue.stats().restored, 0);
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub fn system_clock() -> Clock {
 /// # Default
 ///
 /// [`GateConfig::new`]: 60 admissions per minute, burst max(1, r / 6), grace 120 s, passes
-/// valid 300 s, open, no CORS origin, no static files, the system clock.
+/// valid 300 s, open, no CORS origin, no static files, the system clock, numbering from the
+/// start time in microseconds.
 #[derive(Clone)]
 pub struct GateConfig {
     /// Admissions per minute.
@@ -87,6 +88,9 @@ pub struct GateConfig {
     pub www: Option<PathBuf>,
     /// The time source.
     pub clock: Clock,
+    /// The queue's first sequence number; `None` for the clock's time in microseconds when the
+    /// gate starts, above anything an earlier instance issued (see the queue's docs on restarts).
+    pub first_seq: Option<u64>,
 }
 
 impl GateConfig {
@@ -102,11 +106,20 @@ impl GateConfig {
             cors_origins: Vec::new(),
             www: None,
             clock: system_clock(),
+            first_seq: None,
         }
     }
 
-    fn queue_config(&self) -> QueueConfig {
-        let config = QueueConfig::new(self.admit_per_minute).with_grace(self.grace);
+    fn queue_config(&self, now: Timestamp) -> QueueConfig {
+        // A restart takes far longer than a millisecond, and an instance issues far fewer than a
+        // million numbers a second: numbers from the start time in µs never meet an earlier
+        // instance's (unless the clock steps back, which NTP does not do by minutes).
+        let first_seq = self
+            .first_seq
+            .unwrap_or_else(|| now.as_millis().saturating_mul(1_000));
+        let config = QueueConfig::new(self.admit_per_minute)
+            .with_grace(self.grace)
+            .with_first_seq(first_seq);
         match self.burst {
             Some(burst) => config.with_burst(burst),
             None => config,
@@ -125,6 +138,7 @@ impl fmt::Debug for GateConfig {
             .field("closed", &self.closed)
             .field("cors_origins", &self.cors_origins)
             .field("www", &self.www)
+            .field("first_seq", &self.first_seq)
             .finish_non_exhaustive()
     }
 }
@@ -152,9 +166,11 @@ impl GateState {
     ///
     /// # Panics
     ///
-    /// If the admission rate is not positive or the burst is below 1 (see [`Queue::new`]).
+    /// If the admission rate is not positive, the burst is below 1 or the first sequence number
+    /// is 2^62 or more (see [`Queue::new`]).
     pub fn new(config: GateConfig) -> Arc<Self> {
-        let mut queue = Queue::new(config.queue_config(), (config.clock)());
+        let now = (config.clock)();
+        let mut queue = Queue::new(config.queue_config(now), now);
         queue.record_drops(true);
         Arc::new(GateState {
             signer: Signer::new(&config.secret),
@@ -174,6 +190,87 @@ impl GateState {
         &self.config
     }
 
+    /// What `GET /waitroom/status` answers at `now` to a client holding `ticket` (as sent, not
+    /// yet verified): the closed notice, or the queue's decision through [`GateState::reply_for`].
+    ///
+    /// The HTTP handler and the demo's synthetic crowd both call this, so that a synthetic user
+    /// gets exactly what a browser would.
+    pub fn answer(&self, now: Timestamp, ticket: Option<&str>) -> StatusAnswer {
+        if let Some(message) = &self.config.closed {
+            return StatusAnswer::unavailable(
+                CLOSED_RETRY,
+                StatusReply::Closed(Closed {
+                    message: Some(message.clone()),
+                    retry_after_ms: duration_millis(CLOSED_RETRY),
+                }),
+            );
+        }
+        let visit = match ticket.map(|t| self.signer.verify_ticket(t, now)) {
+            None => Visit::Fresh,
+            Some(Ok(claims)) => Visit::Ticket(claims.seq),
+            Some(Err(reason)) => {
+                // Whatever is wrong with it, the holder starts again at the back: never a better place.
+                debug!(%reason, "ticket refused");
+                Visit::Fresh
+            }
+        };
+        let (decision, dropped) = self.with_queue(|queue| {
+            let decision = queue.visit(now, visit);
+            let dropped: Vec<u64> = queue.drain_dropped().collect();
+            (decision, dropped)
+        });
+        for seq in dropped {
+            info!(seq, "dropped: not back within the grace period");
+        }
+        debug!(?visit, ?decision, "status");
+        self.reply_for(now, decision)
+    }
+
+    /// The wire reply to a queue [`Decision`] taken at `now`: a signed pass, or a signed ticket
+    /// with its told time.
+    pub fn reply_for(&self, now: Timestamp, decision: Decision) -> StatusAnswer {
+        match decision {
+            Decision::Admitted { seq } => {
+                let id = seq.unwrap_or_else(|| self.next_pass_id.fetch_add(1, Ordering::Relaxed));
+                let ttl = self.config.pass_ttl;
+                let pass = self.signer.sign_pass(id, now, now.saturating_add(ttl));
+                info!(id, ticket = seq.is_some(), "admitted");
+                StatusAnswer {
+                    status: 200,
+                    retry_after_s: None,
+                    body: StatusReply::Admitted(Admitted {
+                        pass,
+                        pass_expires_in: ttl.as_secs(),
+                        redirect: None,
+                    }),
+                }
+            }
+            Decision::Queued {
+                seq,
+                position,
+                return_in,
+                eta,
+                advance_per_minute,
+            } => {
+                // The widget never polls sooner than a second; saying so keeps the JSON field and
+                // the header equal (Retry-After = ceil(retry_after_ms / 1000)).
+                let retry_after = return_in.max(Duration::from_secs(1));
+                let told_at = now.saturating_add(retry_after);
+                let expires = told_at.saturating_add(self.config.grace);
+                StatusAnswer::unavailable(
+                    retry_after,
+                    StatusReply::Queued(Queued {
+                        ticket: self.signer.sign_ticket(seq, now, expires),
+                        position,
+                        eta_seconds: duration_millis(eta).div_ceil(1000),
+                        retry_after_ms: duration_millis(retry_after),
+                        advance_per_minute,
+                    }),
+                )
+            }
+        }
+    }
+
     /// Runs `f` on the queue, holding its lock for the duration (keep it short).
     pub fn with_queue<T>(&self, f: impl FnOnce(&mut Queue) -> T) -> T {
         // A panic while holding the lock leaves the queue consistent enough to go on serving.
@@ -182,6 +279,33 @@ impl GateState {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut queue)
+    }
+}
+
+/// What the status endpoint answers, before HTTP: status code, `Retry-After` and JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusAnswer {
+    /// `200` admitted, `503` queued or closed.
+    pub status: u16,
+    /// The `Retry-After` header in whole seconds (at least 1), on a `503`.
+    pub retry_after_s: Option<u64>,
+    /// The body.
+    pub body: StatusReply,
+}
+
+impl StatusAnswer {
+    /// A `503` asking to come back after `retry_after`, rounded up to whole seconds.
+    fn unavailable(retry_after: Duration, body: StatusReply) -> Self {
+        StatusAnswer {
+            status: 503,
+            retry_after_s: Some(duration_millis(retry_after).div_ceil(1000).max(1)),
+            body,
+        }
+    }
+
+    /// The `Retry-After` header as the widget reads it.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after_s.map(Duration::from_secs)
     }
 }
 
@@ -282,91 +406,22 @@ async fn status(State(state): State<Arc<GateState>>, RawQuery(query): RawQuery) 
         Ok(ticket) => ticket,
         Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
     };
-    let now = state.now();
-    if let Some(message) = &state.config.closed {
-        let reply = StatusReply::Closed(Closed {
-            message: Some(message.clone()),
-            retry_after_ms: duration_millis(CLOSED_RETRY),
-        });
-        return queue_reply(CLOSED_RETRY.as_secs(), &reply);
+    let answer = state.answer(state.now(), ticket.as_deref());
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut response = json(status, &answer.body);
+    let headers = response.headers_mut();
+    if let Some(seconds) = answer.retry_after_s {
+        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
-    let visit = match ticket
-        .as_deref()
-        .map(|t| state.signer.verify_ticket(t, now))
-    {
-        None => Visit::Fresh,
-        Some(Ok(claims)) => Visit::Ticket(claims.seq),
-        Some(Err(reason)) => {
-            // Whatever is wrong with it, the holder starts again at the back: never a better place.
-            debug!(%reason, "ticket refused");
-            Visit::Fresh
-        }
-    };
-    let (decision, dropped) = state.with_queue(|queue| {
-        let decision = queue.visit(now, visit);
-        let dropped: Vec<u64> = queue.drain_dropped().collect();
-        (decision, dropped)
-    });
-    for seq in dropped {
-        info!(seq, "dropped: not back within the grace period");
-    }
-    debug!(?visit, ?decision, "status");
-    match decision {
-        Decision::Admitted { seq } => admitted(&state, now, seq),
-        Decision::Queued {
-            seq,
-            position,
-            return_in,
-            eta,
-            advance_per_minute,
-        } => {
-            // The widget never polls sooner than a second; saying so keeps the JSON field and
-            // the header equal (Retry-After = ceil(retry_after_ms / 1000)).
-            let retry_after_ms = duration_millis(return_in).max(1000);
-            let told_at = now.saturating_add(Duration::from_millis(retry_after_ms));
-            let ticket =
-                state
-                    .signer
-                    .sign_ticket(seq, now, told_at.saturating_add(state.config.grace));
-            let reply = StatusReply::Queued(Queued {
-                ticket,
-                position,
-                eta_seconds: duration_millis(eta).div_ceil(1000),
-                retry_after_ms,
-                advance_per_minute,
-            });
-            queue_reply(retry_after_ms.div_ceil(1000), &reply)
+    if let StatusReply::Admitted(admitted) = &answer.body {
+        let cookie = format!(
+            "{PASS_COOKIE}={}; Path=/; Max-Age={}; SameSite=Lax; HttpOnly",
+            admitted.pass, admitted.pass_expires_in
+        );
+        if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+            headers.insert(SET_COOKIE, cookie);
         }
     }
-}
-
-fn admitted(state: &GateState, now: Timestamp, seq: Option<u64>) -> Response {
-    let id = seq.unwrap_or_else(|| state.next_pass_id.fetch_add(1, Ordering::Relaxed));
-    let ttl = state.config.pass_ttl;
-    let pass = state.signer.sign_pass(id, now, now.saturating_add(ttl));
-    info!(id, ticket = seq.is_some(), "admitted");
-    let cookie = format!(
-        "{PASS_COOKIE}={pass}; Path=/; Max-Age={}; SameSite=Lax; HttpOnly",
-        ttl.as_secs()
-    );
-    let reply = StatusReply::Admitted(Admitted {
-        pass,
-        pass_expires_in: ttl.as_secs(),
-        redirect: None,
-    });
-    let mut response = json(StatusCode::OK, &reply);
-    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(SET_COOKIE, cookie);
-    }
-    response
-}
-
-/// A `503` with `Retry-After` (at least one second).
-fn queue_reply(retry_after_s: u64, reply: &StatusReply) -> Response {
-    let mut response = json(StatusCode::SERVICE_UNAVAILABLE, reply);
-    response
-        .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from(retry_after_s.max(1)));
     response
 }
 
@@ -429,7 +484,7 @@ fn ticket_param(query: Option<&str>) -> Result<Option<String>, &'static str> {
 }
 
 /// `application/x-www-form-urlencoded` decoding: `%XX` and `+` for a space.
-fn percent_decode(s: &str) -> Result<Vec<u8>, &'static str> {
+pub(crate) fn percent_decode(s: &str) -> Result<Vec<u8>, &'static str> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -462,7 +517,7 @@ fn json(status: StatusCode, body: &impl Serialize) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     json(
         status,
         &ErrorReply {

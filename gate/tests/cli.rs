@@ -67,3 +67,41 @@ async fn a_short_secret_is_refused_with_a_clear_message() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn demo_mode_serves_the_login_page_with_a_crowd_ahead() {
+    let mut child = gate()
+        .args(["--demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_line = async || {
+        tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the gate printed nothing in 30 s")
+            .unwrap()
+            .expect("the gate closed its stdout")
+    };
+    let line = next_line().await;
+    let url = line.strip_prefix("listening on ").unwrap().to_string();
+    let hint = next_line().await;
+    assert!(hint.starts_with(&format!("demo: open {url}/")), "{hint}");
+
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let page = client.get(format!("{url}/")).send().await.unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    assert!(page.headers().contains_key("content-security-policy"));
+    assert!(page.text().await.unwrap().contains("login-form"));
+    let status = client
+        .get(format!("{url}{STATUS_PATH}"))
+        .send()
+        .await
+        .unwrap();
+    let StatusReply::Queued(queued) = status.json().await.unwrap() else {
+        panic!("the crowd should be ahead");
+    };
+    assert!(queued.position > 20, "position {}", queued.position);
+    child.kill().await.unwrap();
+}

@@ -21,6 +21,7 @@ struct Gate {
     url: String,
     clock: Arc<AtomicU64>,
     client: reqwest::Client,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// What the status endpoint said.
@@ -57,7 +58,12 @@ impl Reply {
 
 /// Starts a gate admitting 2 per minute (bucket of 1), then lets `configure` change it.
 async fn start_with(configure: impl FnOnce(&mut GateConfig)) -> Gate {
-    let clock = Arc::new(AtomicU64::new(T0));
+    start_at(T0, configure).await
+}
+
+/// Starts a gate whose clock reads `t0` ms since the epoch.
+async fn start_at(t0: u64, configure: impl FnOnce(&mut GateConfig)) -> Gate {
+    let clock = Arc::new(AtomicU64::new(t0));
     let hand = clock.clone();
     let mut config = GateConfig::new(SECRET.to_vec());
     config.admit_per_minute = 2.0;
@@ -65,9 +71,14 @@ async fn start_with(configure: impl FnOnce(&mut GateConfig)) -> Gate {
     configure(&mut config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(serve(listener, config));
+    let server = tokio::spawn(serve(listener, config));
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    Gate { url, clock, client }
+    Gate {
+        url,
+        clock,
+        client,
+        server,
+    }
 }
 
 async fn start() -> Gate {
@@ -75,6 +86,16 @@ async fn start() -> Gate {
 }
 
 impl Gate {
+    /// Stops serving, as a killed process would; what it knew is lost.
+    async fn stop(self) {
+        self.server.abort();
+        let _ = self.server.await;
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.load(Ordering::SeqCst)
+    }
+
     fn advance(&self, seconds: u64) {
         self.clock.fetch_add(seconds * 1000, Ordering::SeqCst);
     }
@@ -256,17 +277,62 @@ async fn an_absent_holder_is_dropped_after_the_grace_period_and_those_behind_mov
     assert_eq!(gate.status(Some(absent.ticket())).await.position(), 4);
 }
 
+/// The sequence number a ticket carries (`t1.<seq>.<issued>.<expires>.<mac>`).
+fn seq_of(ticket: &str) -> u64 {
+    ticket.split('.').nth(1).unwrap().parse().unwrap()
+}
+
 #[tokio::test]
-async fn a_restarted_gate_with_the_same_secret_keeps_the_holders_places() {
+async fn a_restarted_gate_puts_earlier_holders_ahead_of_its_newcomers_and_never_shares_a_place() {
     let before = start().await;
-    before.status(None).await;
-    before.status(None).await;
-    let second = before.status(None).await;
-    let after = start().await;
-    after.status(None).await; // the new gate's own first visitor takes its token
-    let restored = after.status(Some(second.ticket())).await;
-    assert_eq!(restored.position(), 1);
-    assert_eq!(after.status(None).await.position(), 2);
+    assert_eq!(before.status(None).await.status, StatusCode::OK);
+    let mut old = Vec::new();
+    for position in 1..=3 {
+        let reply = before.status(None).await;
+        assert_eq!(reply.position(), position);
+        old.push(reply.ticket().to_string());
+    }
+    let restarted_at = before.now() + 10_000;
+    before.stop().await;
+
+    // A new instance with the same secret, ten seconds later. A visitor takes its token, then a
+    // newcomer queues first, before any old holder is back.
+    let after = start_at(restarted_at, |_| {}).await;
+    assert_eq!(after.status(None).await.status, StatusCode::OK);
+    let newcomer = after.status(None).await;
+    assert_eq!(newcomer.position(), 1);
+    let first_seq = restarted_at * 1_000;
+    assert_eq!(seq_of(newcomer.ticket()), first_seq);
+
+    // The old holders come back in their told order: ahead of the newcomer, in their old order,
+    // each with a re-signed ticket of its own.
+    let mut restored = Vec::new();
+    for (k, ticket) in old.iter().enumerate() {
+        let reply = after.status(Some(ticket)).await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(reply.position(), k as u64 + 1);
+        assert_ne!(
+            reply.ticket(),
+            ticket,
+            "the ticket is re-signed with its new number"
+        );
+        restored.push(reply.ticket().to_string());
+    }
+    let seqs: Vec<u64> = restored.iter().map(|t| seq_of(t)).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert!(seqs.iter().all(|&s| s < first_seq), "{seqs:?}");
+    assert_eq!(after.status(Some(newcomer.ticket())).await.position(), 4);
+
+    // Nobody shares a place: each ticket, old or new, keeps its own position.
+    for (k, ticket) in restored.iter().chain(&old).enumerate() {
+        assert_eq!(
+            after.status(Some(ticket)).await.position(),
+            k as u64 % 3 + 1
+        );
+    }
+    let late = after.status(None).await;
+    assert_eq!(late.position(), 5);
+    assert!(!seqs.contains(&seq_of(late.ticket())));
 }
 
 #[tokio::test]
