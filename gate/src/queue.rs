@@ -84,7 +84,7 @@ const COMPACT_MIN: usize = 4_096;
 ///
 /// # Default
 ///
-/// [`QueueConfig::new`]: `burst` = max(1, r / 6) (10 s of admissions), `grace` = 120 s,
+/// [`QueueConfig::new`]: `burst` = max(2, r / 6) (10 s of admissions), `grace` = 120 s,
 /// `return_jitter` = 5 s, `first_seq` = 1 (no restored lane). [`Default`] is `new(60.0)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueConfig {
@@ -107,7 +107,9 @@ impl QueueConfig {
     pub fn new(admit_per_minute: f64) -> Self {
         QueueConfig {
             admit_per_minute,
-            burst: (admit_per_minute / 6.0).max(1.0),
+            // Ten seconds of admissions, and at least two: a bucket of one loses capacity
+            // whenever a holder is a second late (its jitter), as the simulator showed.
+            burst: (admit_per_minute / 6.0).max(2.0),
             grace: Duration::from_secs(120),
             return_jitter: Duration::from_secs(5),
             first_seq: 1,
@@ -219,6 +221,9 @@ struct Ticket {
     state: State,
     /// Whether its first told time has been judged a show or a no-show (or needs no judging).
     judged: bool,
+    /// Whether its holder has visited since the ticket was issued, on time or not: a slow
+    /// poller (a 20 s refresh page) is present even if it comes back after the check.
+    returned: bool,
     /// Whether it has already reserved a slot in the schedule after finding no token.
     retold: bool,
 }
@@ -534,7 +539,7 @@ impl Queue {
         // Never tell a time before the bucket can serve it: an empty queue with an empty
         // bucket would otherwise send the first waiter back for nothing.
         let told = self.schedule.max(self.token_ready_at(now));
-        self.schedule = told + (1.0 - self.no_show_rate()) / self.rate;
+        self.schedule = told + (1.0 - self.scheduling_no_show_rate()) / self.rate;
         let seq = self.next_seq();
         let told_at = told.ceil() as u64;
         let i = self.push_record(Ticket {
@@ -542,6 +547,7 @@ impl Queue {
             generation: 0,
             state: State::Live,
             judged: false,
+            returned: false,
             retold: false,
         });
         self.stats.live += 1;
@@ -556,25 +562,34 @@ impl Queue {
         self.queued(now, Slot::Main(i))
     }
 
+    fn admit(&mut self, now: u64, slot: Slot) -> Decision {
+        let record = self.record_mut(slot);
+        record.state = State::Admitted;
+        record.told_at = now;
+        self.leave_order(slot);
+        Decision::Admitted {
+            seq: Some(self.seq_of(slot)),
+        }
+    }
+
     /// A holder of a live ticket is back.
     fn holder_visit(&mut self, now: u64, slot: Slot) -> Decision {
+        self.record_mut(slot).returned = true;
         let ticket = *self.record(slot);
         if now + ON_TIME_SLACK_MS < ticket.told_at {
-            // Early (a reload, a hostile client): same told time, same place, nothing else.
+            // Early (a reload, a poller, a hostile client): same told time, same place — unless
+            // the bucket is about to overflow because the holders told for now are absent and
+            // this one is due within the bucket's span. Then the next present ticket takes the
+            // slot rather than letting capacity go to waste.
+            let horizon = self.config.burst / self.rate;
+            let due_soon = (ticket.told_at as f64) <= now as f64 + horizon;
+            if due_soon && self.tokens >= self.config.burst - 1.0 && self.take_token() {
+                return self.admit(now, slot);
+            }
             return self.queued(now, slot);
         }
-        if !ticket.judged {
-            self.record_mut(slot).judged = true;
-            self.judge(false);
-        }
         if self.take_token() {
-            let record = self.record_mut(slot);
-            record.state = State::Admitted;
-            record.told_at = now;
-            self.leave_order(slot);
-            return Decision::Admitted {
-                seq: Some(self.seq_of(slot)),
-            };
+            return self.admit(now, slot);
         }
         self.retell(now, slot);
         self.queued(now, slot)
@@ -616,6 +631,7 @@ impl Queue {
             generation: 0,
             state: State::Live,
             judged: true,
+            returned: true,
             retold: false,
         });
         self.lane_order.push(1);
@@ -642,6 +658,16 @@ impl Queue {
             eta: return_in,
             advance_per_minute: self.config.admit_per_minute / (1.0 - self.no_show_rate()),
         }
+    }
+
+    /// The no-show rate the schedule assumes: the estimate less half its standard error.
+    /// Over-booking costs more than under-booking (holders who find no token are re-told
+    /// into slots already promised), so the schedule leans to the low side while the estimate
+    /// is still noisy; with many judgements the two converge.
+    fn scheduling_no_show_rate(&self) -> f64 {
+        let p = self.no_show_rate();
+        let n = self.judgements + PRIOR_SHOWS;
+        (p - 0.5 * (p * (1.0 - p) / n).sqrt()).max(0.0)
     }
 
     fn judge(&mut self, no_show: bool) {
@@ -672,15 +698,17 @@ impl Queue {
             return;
         };
         let record = *self.record(slot);
+        if due.kind == Kind::Check && !record.judged {
+            // Shows and no-shows are both counted here, at the same delay after the told time,
+            // so that while the queue ramps up neither is counted sooner than the other.
+            self.record_mut(slot).judged = true;
+            self.judge(!(record.returned || record.state == State::Admitted));
+        }
         if record.state != State::Live || record.generation != due.generation {
             return;
         }
         match due.kind {
             Kind::Check => {
-                if !record.judged {
-                    self.record_mut(slot).judged = true;
-                    self.judge(true);
-                }
                 let drop_at = record.told_at + duration_millis(self.config.grace);
                 let next = Due {
                     at: drop_at.max(now),
@@ -756,6 +784,22 @@ mod tests {
     /// 60 per minute, bucket of 1: one admission per second.
     fn one_per_second() -> Queue {
         Queue::new(QueueConfig::new(60.0).with_burst(1.0), at(0))
+    }
+
+    #[test]
+    fn an_early_present_holder_takes_the_slot_an_absent_one_would_waste() {
+        let mut queue = Queue::new(QueueConfig::new(60.0).with_burst(2.0), at(0));
+        queue.visit(at(0), Visit::Fresh);
+        queue.visit(at(0), Visit::Fresh);
+        let (_absent, _, _) = queued(queue.visit(at(0), Visit::Fresh)); // told at 1 s
+        let (_, _, _) = queued(queue.visit(at(0), Visit::Fresh)); // told at 2 s
+        let (c, _, back) = queued(queue.visit(at(0), Visit::Fresh)); // told at 3 s
+        assert_eq!(back, Duration::from_secs(3));
+        // Half a token in the bucket: nothing is wasted yet, so an early visit waits its turn.
+        assert_eq!(queued(queue.visit(at(500), Visit::Ticket(c))).2, Duration::from_millis(2_500));
+        // At 1.5 s the holder told for 1 s is absent and the bucket is filling up towards its
+        // cap: the present holder takes that slot instead of letting it go to waste.
+        assert_eq!(queue.visit(at(1_500), Visit::Ticket(c)), Decision::Admitted { seq: Some(c) });
     }
 
     #[test]
@@ -857,14 +901,16 @@ mod tests {
     #[test]
     fn an_absent_holder_is_dropped_after_the_grace_period_and_the_others_move_up() {
         // One admission every 2 minutes, so that the holders behind are told far later.
-        let mut queue = Queue::new(QueueConfig::new(0.5), at(0));
+        let mut queue = Queue::new(QueueConfig::new(0.5).with_burst(1.0), at(0));
         queue.record_drops(true);
         queue.visit(at(0), Visit::Fresh);
         let (absent, _, back) = queued(queue.visit(at(0), Visit::Fresh));
         assert_eq!(back, Duration::from_secs(120));
         queued(queue.visit(at(0), Visit::Fresh));
         let (behind, _, _) = queued(queue.visit(at(0), Visit::Fresh));
-        // Still there at 120 s + 120 s - 1 ms; gone at 240 s.
+        // Still there at 120 s + 120 s - 1 ms; gone at 240 s. (A stranger takes the token
+        // first, or the early `behind` would take the slot its absent holder leaves unused.)
+        assert!(queue.admit_anonymous(at(239_999)));
         assert_eq!(queued(queue.visit(at(239_999), Visit::Ticket(behind))).1, 3);
         assert_eq!(queued(queue.visit(at(240_000), Visit::Ticket(behind))).1, 2);
         assert_eq!(queue.drain_dropped().collect::<Vec<_>>(), [absent]);

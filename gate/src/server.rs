@@ -65,7 +65,7 @@ pub fn system_clock() -> Clock {
 ///
 /// # Default
 ///
-/// [`GateConfig::new`]: 60 admissions per minute, burst max(1, r / 6), grace 120 s, passes
+/// [`GateConfig::new`]: 60 admissions per minute, burst max(2, r / 6), grace 120 s, passes
 /// valid 300 s, open, no CORS origin, no static files, the system clock, numbering from the
 /// start time in microseconds.
 #[derive(Clone)]
