@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# Load test of the gate, on loopback, bounded in time, cleaning up after itself.
+#
+#   (a) status endpoint throughput with wrk: fresh visitors (each request signs a new ticket)
+#       and polls with one valid ticket;
+#   (b) nginx answering `return 503` with a small JSON body, same wrk settings, same run: the
+#       ceiling of this machine for a trivial HTTP reply;
+#   (c) the gate's memory (VmRSS) idle and with LOADTEST_TICKETS live tickets;
+#   (d) waitroom-load: virtual users running the widget's state machine against the gate.
+#
+# Installs wrk and nginx from Debian when missing. Everything it starts is killed on exit.
+# Knobs (environment): LOADTEST_DURATION (10s), LOADTEST_THREADS (2), LOADTEST_CONNECTIONS (64),
+# LOADTEST_TICKETS (1000000). Run with `make loadtest` or `bash scripts/loadtest.sh`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${LOADTEST_DURATION:-10s}
+THREADS=${LOADTEST_THREADS:-2}
+CONNECTIONS=${LOADTEST_CONNECTIONS:-64}
+TICKETS=${LOADTEST_TICKETS:-1000000}
+# The queue never moves during the measures: one admission every 100 minutes, no burst, so
+# that every fresh request is queued (the overload path) and a ticket is never admitted.
+SLOW_RATE=0.01
+
+log() { printf '%s\n' "loadtest: $*" >&2; }
+
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
+  log "installing wrk and nginx from Debian"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx curl >/dev/null
+fi
+
+work=$(mktemp -d /tmp/waitroom-loadtest.XXXXXX)
+started=()
+# Each started gate writes to its own file: a reused one could show the previous gate's URL.
+gates=0
+cleanup() {
+  local pid
+  for pid in "${started[@]+"${started[@]}"}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${started[@]+"${started[@]}"}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+log "building the gate and waitroom-load (release)"
+cargo build --release --quiet -p waitroom-gate -p waitroom-load
+GATE_BIN=target/release/waitroom-gate
+LOAD_BIN=target/release/waitroom-load
+
+# Starts a gate on a free loopback port; sets GATE_PID and GATE_URL.
+start_gate() {
+  gates=$((gates + 1))
+  local out="$work/gate.$gates.out"
+  WAITROOM_SECRET=loadtest-secret-loadtest-secret-0123456789 RUST_LOG=warn \
+    "$GATE_BIN" --listen 127.0.0.1:0 --admit-per-minute "$SLOW_RATE" --burst 1 >"$out" 2>"$out.err" &
+  GATE_PID=$!
+  started+=("$GATE_PID")
+  for _ in $(seq 100); do
+    GATE_URL=$(sed -n 's/^listening on //p' "$out")
+    [ -n "$GATE_URL" ] && return 0
+    sleep 0.1
+  done
+  log "the gate did not start: $(cat "$out.err")"
+  exit 1
+}
+
+# Stops one process this script started; `forget` drops a reaped one from the list, so that
+# cleanup never signals a recycled PID.
+stop() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  forget "$1"
+}
+forget() {
+  local pid kept=()
+  for pid in "${started[@]+"${started[@]}"}"; do
+    [ "$pid" = "$1" ] || kept+=("$pid")
+  done
+  started=("${kept[@]+"${kept[@]}"}")
+}
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+
+# CPU time (user + system, in clock ticks) used so far by the given processes. On a shared
+# 2-core machine, CPU per request is a steadier figure than requests per second: it hardly
+# depends on what else runs, where throughput and tail latency do.
+cpu_ticks() {
+  local pid total=0
+  for pid in "$@"; do
+    # Fields 14 and 15 of /proc/PID/stat; the command name before them has no spaces here.
+    total=$(( total + $(awk '{print $14 + $15}' "/proc/$pid/stat") ))
+  done
+  echo "$total"
+}
+TICKS_PER_SECOND=$(getconf CLK_TCK)
+
+# Runs wrk against $2 and prints one table row: requests/s, p50, p99, max, requests, non-2xx,
+# socket errors, and the server's CPU time per request (the processes given after the URL).
+bench() {
+  local name=$1 url=$2 out="$work/wrk.$gates.$1" before after
+  shift 2
+  before=$(cpu_ticks "$@")
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s --latency \
+    -H 'Accept: application/json' "$url" >"$out"
+  after=$(cpu_ticks "$@")
+  awk -v name="$name" -v ticks=$((after - before)) -v hz="$TICKS_PER_SECOND" '
+    /Requests\/sec:/ { rps = $2 }
+    /^ +Latency +[0-9]/ { max = $4 }
+    /^ +50%/ { p50 = $2 }
+    /^ +99%/ { p99 = $2 }
+    /requests in/ { total = $1 }
+    /Socket errors:/ { errors = $0; sub(/.*Socket errors: /, "", errors) }
+    /Non-2xx or 3xx responses:/ { non2xx = $NF }
+    END {
+      printf "| %s | %.0f | %s | %s | %s | %s | %s | %s | %.1f |\n", name, rps, p50, p99, max, total,
+        (non2xx == "" ? 0 : non2xx), (errors == "" ? "none" : errors), ticks * 1e6 / hz / total
+    }' "$out"
+}
+
+json_field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p"; }
+
+# What else runs: the load average, the share of CPU busy over one second, and the processes
+# that have used more than 5 % of a CPU since they started (ps's %CPU is a lifetime average).
+cpu_busy_percent() {
+  local a b
+  a=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat)
+  sleep 1
+  b=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " "); printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2])}'
+}
+LOAD_BEFORE=$(awk '{print $1, $2, $3}' /proc/loadavg)
+BUSY_BEFORE=$(cpu_busy_percent)
+OTHERS=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 5 {printf "%s%s (%s%%)", sep, $2, $1; sep=", "}')
+
+# (a) The gate's status endpoint.
+log "(a) gate throughput, ${DURATION} per case"
+start_gate
+fresh_row=$(bench "gate, fresh visitor (signs a ticket)" "$GATE_URL/waitroom/status" "$GATE_PID")
+stop "$GATE_PID"
+start_gate
+ticket=""
+for _ in 1 2 3; do
+  # The first visitor takes the bucket's one token; the next is queued and gets a ticket.
+  ticket=$(curl -s --max-time 5 -H 'Accept: application/json' "$GATE_URL/waitroom/status" | json_field ticket)
+  [ -n "$ticket" ] && break
+done
+[ -n "$ticket" ] || { log "no ticket from the gate"; exit 1; }
+ticket_row=$(bench "gate, poll with a ticket" "$GATE_URL/waitroom/status?ticket=$ticket" "$GATE_PID")
+stop "$GATE_PID"
+
+# (b) nginx, same machine, same wrk settings.
+log "(b) nginx throughput"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  # hyper keeps a connection for ever; so does nginx here, or wrk would reconnect every 1000.
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$port;
+    location / {
+      default_type application/json;
+      add_header Retry-After 60 always;
+      add_header Cache-Control no-store always;
+      return 503 '{"state":"queued","ticket":"t1.2.1700000000.1700006120.qkO2Xz3mQ0y1C3Vh0sR8bqJ1vN9k8yHj8Jp3cD0eFf0","position":1,"eta_seconds":6000,"retry_after_ms":6000000,"advance_per_minute":0.01}';
+    }
+  }
+}
+EOF
+nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' 2>"$work/nginx/stderr" &
+NGINX_PID=$!
+started+=("$NGINX_PID")
+for _ in $(seq 50); do
+  curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/" && break
+  sleep 0.1
+done
+# The master and its workers (the workers do the work).
+# shellcheck disable=SC2046
+nginx_row=$(bench "nginx, return 503 + JSON" "http://127.0.0.1:$port/" "$NGINX_PID" $(pgrep -P "$NGINX_PID"))
+stop "$NGINX_PID"
+
+# (c) Memory, idle and with $TICKETS live tickets.
+log "(c) gate memory with $TICKETS live tickets"
+start_gate
+sleep 0.5
+idle_rss=$(rss_kib "$GATE_PID")
+per_thread=$(( (TICKETS + THREADS - 1) / THREADS ))
+# wrk counts time, not requests: each thread stops after WRK_LIMIT responses and leaves a
+# marker file, and wrk (whose main thread sleeps for -d regardless) is interrupted once all are.
+cat >"$work/stop-after.lua" <<'EOF'
+wrk.headers["Accept"] = "application/json"
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+local limit = tonumber(os.getenv("WRK_LIMIT"))
+local seen = 0
+function response(status, headers, body)
+  seen = seen + 1
+  if seen == limit then
+    io.open(os.getenv("WRK_DONE") .. "." .. id, "w"):close()
+    wrk.thread:stop()
+  end
+end
+EOF
+fill_started=$(date +%s.%N)
+WRK_LIMIT=$per_thread WRK_DONE="$work/filled" wrk -t"$THREADS" -c"$CONNECTIONS" -d180s --timeout 5s \
+  -s "$work/stop-after.lua" "$GATE_URL/waitroom/status" >"$work/fill.wrk" &
+WRK_PID=$!
+started+=("$WRK_PID")
+while kill -0 "$WRK_PID" 2>/dev/null; do
+  if [ "$(find "$work" -maxdepth 1 -name 'filled.*' | wc -l)" -ge "$THREADS" ]; then
+    kill -INT "$WRK_PID" 2>/dev/null || true
+    break
+  fi
+  sleep 0.2
+done
+# Interrupted, wrk still prints its summary: let it.
+wait "$WRK_PID" 2>/dev/null || true
+forget "$WRK_PID"
+fill_seconds=$(awk -v a="$fill_started" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+fill_requests=$(awk '/requests in/ {print $1}' "$work/fill.wrk")
+sleep 0.5
+full_rss=$(rss_kib "$GATE_PID")
+full_hwm=$(hwm_kib "$GATE_PID")
+# One more fresh visitor: its position is the number of live tickets, itself included.
+live=$(curl -s --max-time 5 -H 'Accept: application/json' "$GATE_URL/waitroom/status" | json_field position)
+stop "$GATE_PID"
+
+# (d) Virtual users running the widget's state machine.
+log "(d) waitroom-load, default run (2000 users over 20 s, 6000/min)"
+default_run=$("$LOAD_BIN")
+log "(d) waitroom-load, stampede (2000 users over 5 s, 3000/min)"
+stampede_run=$("$LOAD_BIN" --users 2000 --arrival-window 5 --admit-per-minute 3000)
+
+per_ticket=$(awk -v a="$idle_rss" -v b="$full_rss" -v n="${live:-0}" 'BEGIN {if (n > 0) printf "%.0f", (b - a) * 1024 / n; else print "?"}')
+cat <<EOF
+
+## waitroom gate load test
+
+Machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo); load average before the run: $LOAD_BEFORE, CPU busy over the second before: ${BUSY_BEFORE} %; processes above 5 % CPU (lifetime) at the start: ${OTHERS:-none}.
+wrk ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION} per case, on the same cores as the server it measures.
+Gate: release build, \`--admit-per-minute $SLOW_RATE --burst 1\` (every fresh visitor is queued), RUST_LOG=warn.
+
+### (a, b) Status endpoint throughput
+
+| case | requests/s | p50 | p99 | max | requests | non-2xx | socket errors | server CPU µs/request |
+|---|---|---|---|---|---|---|---|---|
+$fresh_row
+$ticket_row
+$nginx_row
+
+### (c) Gate memory
+
+| state | VmRSS (MiB) |
+|---|---|
+| idle, just started | $(mib "$idle_rss") |
+| ${live:-?} live tickets (filled by $fill_requests fresh requests in $fill_seconds s) | $(mib "$full_rss") (peak $(mib "$full_hwm")) |
+| per live ticket | $per_ticket bytes |
+
+### (d) waitroom-load
+
+$default_run
+
+$stampede_run
+EOF
