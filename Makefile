@@ -40,11 +40,11 @@ setup-browser:
 # changed, so `make test` after `make build` costs nothing.
 WASM_RELEASE := target/wasm32-unknown-unknown/release/waitroom.wasm
 PKG := www/pkg
-WIDGET_SRC := $(shell find src -name '*.rs' -o -name '*.css') Cargo.toml Cargo.lock
+WIDGET_SRC := $(shell find src -name '*.rs' -o -name '*.css') build.rs Cargo.toml Cargo.lock
 DOWNLOADS := www/waitroom.js $(PKG)/waitroom.js $(PKG)/waitroom_bg.wasm
 # A ratchet, not the goal: the goal is 60 KiB gzip (loader + glue + wasm); lower this number
 # with every cut so the download can only shrink. See docs/size.md for where the bytes go.
-SIZE_BUDGET_GZIP_KIB := 64
+SIZE_BUDGET_GZIP_KIB := 60
 
 build: $(PKG)/waitroom_bg.wasm
 	@node scripts/sizes.mjs $(DOWNLOADS)
@@ -54,7 +54,9 @@ $(PKG)/waitroom_bg.wasm: $(WIDGET_SRC) | setup-rust setup-node
 	wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
 	  --out-dir $(PKG) $(WASM_RELEASE)
 	terser $(PKG)/waitroom.js --module --compress --mangle -o $(PKG)/waitroom.js
-	wasm-opt -Oz --converge --strip-debug --strip-producers --strip-target-features -o $@ $@
+	# -Os rather than -Oz: a few hundred bytes more raw, but less once compressed, and what
+	# travels is compressed. --converge repeats the passes while they still gain.
+	wasm-opt -Os --converge --strip-debug --strip-producers --strip-target-features -o $@ $@
 
 # The demo: the ENT login page of www/ behind the gate, with a synthetic crowd of about 30
 # people ahead of you (your turn in about a minute). Ctrl-C stops it.

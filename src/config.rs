@@ -12,6 +12,8 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::backoff::{Backoff, Jitter};
+use crate::text::decimal;
+use crate::time::duration_millis;
 
 /// Which protocol the gate speaks (`data-protocol`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -133,7 +135,7 @@ pub const ATTRIBUTES: &[AttributeDoc] = &[
     doc("data-protocol", "keyword", "auto", "auto, http, native", "What the gate speaks: native JSON, plain HTTP status codes, or whichever answers."),
     doc("data-guard", "CSS selector", "the form with a password field", "any selector", "Element(s) kept disabled until the user is admitted."),
     doc("data-lang", "keyword", "auto", "auto, fr, en", "Language of the texts; auto follows the page, then French."),
-    doc("data-title", "text", "Connexion en file d'attente", "any text", "Replaces the overlay's title."),
+    doc("data-title", "text", "Connexion au portail", "any text", "Replaces the overlay's title."),
     doc("data-message", "text", "the ENT quota message", "any text", "Replaces the explanation shown under the title."),
     doc("data-base-delay", "ms", "1000", "100–60000", "First retry delay before jitter; later ones double."),
     doc("data-max-delay", "ms", "120000", "1000–3600000, at least data-base-delay", "Longest delay between two checks."),
@@ -188,7 +190,7 @@ enum WarningKind {
 }
 
 impl ConfigWarning {
-    fn replaced(attribute: &str, value: &str, reason: impl Into<String>, used: impl fmt::Display) -> Self {
+    fn replaced(attribute: &str, value: &str, reason: impl Into<String>, used: &str) -> Self {
         ConfigWarning {
             attribute: attribute.to_string(),
             value: value.to_string(),
@@ -204,18 +206,20 @@ const MAX_ECHO_CHARS: usize = 120;
 
 impl fmt::Display for ConfigWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Plain concatenation: `write!` with arguments would bring core's formatting machinery
+        // into the widget for one console line.
         if self.kind == WarningKind::Unknown {
-            return write!(f, "{}: unknown attribute; ignored", self.attribute);
+            return f.write_str(&[&self.attribute, ": unknown attribute; ignored"].concat());
         }
         let mut echo: String = self.value.chars().take(MAX_ECHO_CHARS).collect();
         if echo.len() < self.value.len() {
             echo.push('…');
         }
-        write!(f, "{}: `{}` {}; ", self.attribute, echo, self.reason)?;
-        match self.kind {
-            WarningKind::Skipped => f.write_str("skipped"),
-            _ => write!(f, "using {}", self.default_used),
-        }
+        let (outcome, used) = match self.kind {
+            WarningKind::Skipped => ("skipped", ""),
+            _ => ("using ", self.default_used.as_str()),
+        };
+        f.write_str(&[&self.attribute, ": `", &echo, "` ", &self.reason, "; ", outcome, used].concat())
     }
 }
 
@@ -235,9 +239,13 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigError::MissingGate => f.write_str("data-gate is missing: waitroom stays out of the way"),
-            ConfigError::InvalidGate { value } => write!(
-                f,
-                "data-gate: `{value}` is not a URL or path (it contains spaces or control characters): waitroom stays out of the way"
+            ConfigError::InvalidGate { value } => f.write_str(
+                &[
+                    "data-gate: `",
+                    value,
+                    "` is not a URL or path (it contains spaces or control characters): waitroom stays out of the way",
+                ]
+                .concat(),
             ),
         }
     }
@@ -374,13 +382,13 @@ impl Config {
             // A cap below the base would silently turn every delay into the cap; the operator
             // most likely mistyped one of the two, so say so and keep a sane schedule.
             let used = config.base_delay.max(Duration::from_millis(MAX_DELAY.default));
-            let base = config.base_delay.as_millis();
+            let base = decimal(duration_millis(config.base_delay));
             let value = get("data-max-delay").unwrap_or_default();
             warnings.push(ConfigWarning::replaced(
                 "data-max-delay",
                 value,
-                format!("is below data-base-delay ({base})"),
-                used.as_millis(),
+                ["is below data-base-delay (", &base, ")"].concat(),
+                &decimal(duration_millis(used)),
             ));
             config.max_delay = used;
         }
@@ -418,7 +426,7 @@ fn keyword<T: Copy, const N: usize>(w: &mut Vec<ConfigWarning>, key: &str, value
     }
     let names: Vec<&str> = options.iter().map(|(name, _)| *name).collect();
     let (default_name, default) = options[0];
-    w.push(ConfigWarning::replaced(key, value, format!("is not one of {}", names.join(", ")), default_name));
+    w.push(ConfigWarning::replaced(key, value, ["is not one of ", &names.join(", ")].concat(), default_name));
     default
 }
 
@@ -438,7 +446,7 @@ fn lang(w: &mut Vec<ConfigWarning>, value: &str) -> LangSetting {
 
 fn millis(w: &mut Vec<ConfigWarning>, key: &str, value: &str, range: Range) -> Duration {
     let Some(n) = parse_count(value) else {
-        w.push(ConfigWarning::replaced(key, value, "is not a number of milliseconds", range.default));
+        w.push(ConfigWarning::replaced(key, value, "is not a number of milliseconds", &decimal(range.default)));
         return Duration::from_millis(range.default);
     };
     Duration::from_millis(clamp(w, key, value, n, range, " ms"))
@@ -448,13 +456,15 @@ fn millis(w: &mut Vec<ConfigWarning>, key: &str, value: &str, range: Range) -> D
 fn clamp(w: &mut Vec<ConfigWarning>, key: &str, value: &str, n: Option<u64>, range: Range, unit: &str) -> u64 {
     match n {
         Some(n) if n < range.min => {
-            w.push(ConfigWarning::replaced(key, value, format!("is below the minimum {}{unit}", range.min), range.min));
+            let min = decimal(range.min);
+            w.push(ConfigWarning::replaced(key, value, ["is below the minimum ", &min, unit].concat(), &min));
             range.min
         }
         Some(n) if n <= range.max => n,
         // Too many digits for u64 is above the maximum too.
         _ => {
-            w.push(ConfigWarning::replaced(key, value, format!("is above the maximum {}{unit}", range.max), range.max));
+            let max = decimal(range.max);
+            w.push(ConfigWarning::replaced(key, value, ["is above the maximum ", &max, unit].concat(), &max));
             range.max
         }
     }
@@ -513,7 +523,10 @@ fn redirect_allow(w: &mut Vec<ConfigWarning>, value: &str) -> Vec<String> {
 /// origin, and anything more suggests the operator meant something we would not enforce.
 fn normalise_origin(entry: &str) -> Option<String> {
     let lower = entry.to_ascii_lowercase();
-    let (scheme, rest) = lower.split_once("://")?;
+    // Split at the first `:` rather than searching for `://`: a valid scheme has no `:`, and a
+    // char split needs no substring searcher in the widget.
+    let (scheme, rest) = lower.split_once(':')?;
+    let rest = rest.strip_prefix("//")?;
     if scheme != "https" && scheme != "http" {
         return None;
     }
@@ -528,7 +541,7 @@ fn normalise_origin(entry: &str) -> Option<String> {
         None => !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')),
     };
     let port_ok = port.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok());
-    (host_ok && port_ok).then(|| format!("{scheme}://{authority}"))
+    (host_ok && port_ok).then(|| [scheme, "://", authority].concat())
 }
 
 fn pass_field(w: &mut Vec<ConfigWarning>, value: &str) -> Option<String> {

@@ -11,8 +11,6 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::backoff::Backoff;
 use crate::config::{Config, FailPolicy};
 use crate::eta::{EtaEstimator, EtaRange};
@@ -20,6 +18,8 @@ use crate::messages::Phase;
 use crate::reply::Reply;
 use crate::rng::Rng;
 use crate::time::{duration_millis, Timestamp};
+
+mod snapshot_json;
 
 /// Widest jitter added to a native, server-guided return: small, so that the queue order the
 /// gate planned is kept, yet enough to spread users told the same instant.
@@ -63,8 +63,9 @@ pub enum Action {
 }
 
 /// Where we are, as the user should understand it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
 pub enum Status {
     /// The first request has not been answered yet.
     Checking,
@@ -96,7 +97,8 @@ pub enum Status {
 }
 
 /// The last queue place the gate gave, from which the position is counted down locally.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Place {
     /// Position in the last reply.
     pub position: u64,
@@ -110,8 +112,10 @@ pub struct Place {
     pub entry_position: u64,
 }
 
-/// Everything needed to resume after a reload or in another tab. Stored per gate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Everything needed to resume after a reload or in another tab. Stored per gate, as JSON
+/// ([`Snapshot::to_json`], [`Snapshot::from_json`]).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Snapshot {
     /// The ticket, if the gate gave one.
     pub ticket: Option<String>,
@@ -427,10 +431,9 @@ impl Machine {
             (Some(_), Some(_)) => Some(100),
             _ => None,
         };
-        let next_attempt_in = match (&self.next_at, self.is_final()) {
-            (Some(t), false) if !self.in_flight => Some(t.saturating_duration_since(now)),
-            _ => None,
-        };
+        // No countdown once polling stopped: having given up, nothing happens by itself.
+        let polling = !self.is_final() && self.status != Status::GaveUp && !self.in_flight;
+        let next_attempt_in = self.next_at.filter(|_| polling).map(|t| t.saturating_duration_since(now));
         View {
             phase,
             position,

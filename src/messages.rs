@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use crate::config::LangSetting;
+use crate::text::{decimal, two_digits};
 
 /// No-break space (before `:` and between a number and its unit).
 const NBSP: &str = "\u{a0}";
@@ -47,7 +48,7 @@ impl Language {
 
 /// The quota message of the 2021 ENT page, its first sentences verbatim, ending with what the
 /// widget now does instead of "come back in a few minutes" (which caused the F5 storm).
-pub const QUOTA_MESSAGE_FR: &str = "À situation exceptionnelle, mesures exceptionnelles. Pour permettre à chacun d'accéder à son réseau éducatif dans de bonnes conditions, nous avons limité le temps des sessions et instauré une logique de quota. Quand le nombre d'utilisateurs maximum est atteint, il vous faut patienter pour y accéder à votre tour. Merci de garder cette page ouverte\u{a0}: elle vous laissera entrer dès que ce sera votre tour.";
+pub const QUOTA_MESSAGE_FR: &str = "À situation exceptionnelle, mesures exceptionnelles. Pour permettre à chacun d’accéder à son réseau éducatif dans de bonnes conditions, nous avons limité le temps des sessions et instauré une logique de quota. Quand le nombre d’utilisateurs maximum est atteint, il vous faut patienter pour y accéder à votre tour. Merci de garder cette page ouverte\u{a0}: elle vous laissera entrer dès que ce sera votre tour.";
 
 /// English version of [`QUOTA_MESSAGE_FR`].
 pub const QUOTA_MESSAGE_EN: &str = "Exceptional circumstances call for exceptional measures. So that everyone can reach their school network in good conditions, we have limited the length of sessions and introduced a quota. When the maximum number of users is reached, you need to wait for your turn. Please keep this page open: it will let you in as soon as it is your turn.";
@@ -74,6 +75,12 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Whether the quota message explains this phase: while waiting for a turn, yes; when the
+    /// portal is closed, unreachable, or the user is in, it would mislead.
+    pub fn explains_quota(self) -> bool {
+        matches!(self, Phase::Checking | Phase::Queued | Phase::Throttled | Phase::Offline)
+    }
+
     /// Every phase, in the order above.
     pub const ALL: [Phase; 8] = [
         Phase::Checking,
@@ -115,12 +122,13 @@ impl Messages {
         }
     }
 
-    /// The overlay's title: the override, or "Connexion en file d'attente" / "You are in the queue".
+    /// The overlay's title: the override, or "Connexion au portail" / "Signing in to the portal":
+    /// neutral, since the phase line below says whether there is a queue.
     pub fn title(&self) -> &str {
         match (&self.title, self.lang) {
             (Some(title), _) => title,
-            (None, Language::Fr) => "Connexion en file d'attente",
-            (None, Language::En) => "You are in the queue",
+            (None, Language::Fr) => "Connexion au portail",
+            (None, Language::En) => "Signing in to the portal",
         }
     }
 
@@ -136,8 +144,8 @@ impl Messages {
     /// "Votre place dans la file : 12 345" / "Your place in the queue: 12,345".
     pub fn position(&self, position: u64) -> String {
         match self.lang {
-            Language::Fr => format!("Votre place dans la file{NBSP}: {}", self.number(position)),
-            Language::En => format!("Your place in the queue: {}", self.number(position)),
+            Language::Fr => ["Votre place dans la file", NBSP, ": ", &self.number(position)].concat(),
+            Language::En => ["Your place in the queue: ", &self.number(position)].concat(),
         }
     }
 
@@ -147,39 +155,43 @@ impl Messages {
         match (self.lang, n) {
             (Language::Fr, 0) => "Personne devant vous".to_string(),
             (Language::Fr, 1) => "1 personne devant vous".to_string(),
-            (Language::Fr, n) => format!("{} personnes devant vous", self.number(n)),
+            (Language::Fr, n) => [&self.number(n), " personnes devant vous"].concat(),
             (Language::En, 0) => "Nobody ahead of you".to_string(),
             (Language::En, 1) => "1 person ahead of you".to_string(),
-            (Language::En, n) => format!("{} people ahead of you", self.number(n)),
+            (Language::En, n) => [&self.number(n), " people ahead of you"].concat(),
         }
     }
 
     /// The expected wait as a range of whole minutes, `low` rounded down and `high` rounded up so
     /// that the range never promises less than the estimate: "Attente estimée : environ 3 à 5 min",
-    /// "… moins d'une minute", "… environ 1 h 10 à 1 h 30", "… environ 4 min" when both ends meet.
+    /// "… moins d’une minute", "… environ 1 h 10 à 1 h 30", "… environ 4 min" when both ends meet.
     /// Arguments in the wrong order are swapped.
     pub fn eta(&self, low: Duration, high: Duration) -> String {
         let (low, high) = if low <= high { (low, high) } else { (high, low) };
         let (lo, hi) = (floor_minutes(low), ceil_minutes(high));
         let fr = self.lang == Language::Fr;
         let range = if high < Duration::from_secs(60) {
-            if fr { "moins d'une minute".to_string() } else { "less than a minute".to_string() }
+            if fr { "moins d’une minute".to_string() } else { "less than a minute".to_string() }
         } else if lo == 0 {
             // "about 0 to 3 min" reads oddly; "less than 3 min" says the same thing.
             let hi = self.minutes(hi);
-            if fr { format!("moins de {hi}") } else { format!("less than {hi}") }
+            [if fr { "moins de " } else { "less than " }, &hi].concat()
         } else if lo == hi {
             let m = self.minutes(hi);
-            if fr { format!("environ {m}") } else { format!("about {m}") }
+            [if fr { "environ " } else { "about " }, &m].concat()
         } else {
             // The unit is said once when both ends are in minutes: "3 à 5 min".
             let lo_text = if hi < 60 { self.number(lo) } else { self.minutes(lo) };
             let hi_text = self.minutes(hi);
-            if fr { format!("environ {lo_text} à {hi_text}") } else { format!("about {lo_text} to {hi_text}") }
+            if fr {
+                ["environ ", &lo_text, " à ", &hi_text].concat()
+            } else {
+                ["about ", &lo_text, " to ", &hi_text].concat()
+            }
         };
         match self.lang {
-            Language::Fr => format!("Attente estimée{NBSP}: {range}"),
-            Language::En => format!("Estimated wait: {range}"),
+            Language::Fr => ["Attente estimée", NBSP, ": ", &range].concat(),
+            Language::En => ["Estimated wait: ", &range].concat(),
         }
     }
 
@@ -195,25 +207,26 @@ impl Messages {
             };
         }
         let time = if secs < 60 {
-            format!("{secs}{NBSP}s")
+            [&decimal(secs), NBSP, "s"].concat()
         } else if secs < 3600 {
-            format!("{}{NBSP}min{NBSP}{:02}{NBSP}s", secs / 60, secs % 60)
+            [&decimal(secs / 60), NBSP, "min", NBSP, &two_digits(secs % 60), NBSP, "s"].concat()
         } else {
             let minutes = secs.div_ceil(60);
-            format!("{}{NBSP}h{NBSP}{:02}{NBSP}min", minutes / 60, minutes % 60)
+            [&decimal(minutes / 60), NBSP, "h", NBSP, &two_digits(minutes % 60), NBSP, "min"].concat()
         };
         match self.lang {
-            Language::Fr => format!("Prochaine vérification dans {time}"),
-            Language::En => format!("Next check in {time}"),
+            Language::Fr => ["Prochaine vérification dans ", &time].concat(),
+            Language::En => ["Next check in ", &time].concat(),
         }
     }
 
     /// "Dernière mise à jour à 08:02:13" / "Last updated at 08:02:13" (local time, given by the driver).
     pub fn last_update(&self, hours: u8, minutes: u8, seconds: u8) -> String {
-        let time = format!("{hours:02}:{minutes:02}:{seconds:02}");
+        let two = |n: u8| two_digits(u64::from(n));
+        let time = [&two(hours), ":", &two(minutes), ":", &two(seconds)].concat();
         match self.lang {
-            Language::Fr => format!("Dernière mise à jour à {time}"),
-            Language::En => format!("Last updated at {time}"),
+            Language::Fr => ["Dernière mise à jour à ", &time].concat(),
+            Language::En => ["Last updated at ", &time].concat(),
         }
     }
 
@@ -222,13 +235,13 @@ impl Messages {
         match self.lang {
             Language::Fr => match phase {
                 Phase::Checking => "Vérification de la disponibilité…",
-                Phase::Queued => "Vous êtes dans la file d'attente",
+                Phase::Queued => "Vous êtes dans la file d’attente",
                 Phase::Throttled => "Le portail est très demandé\u{a0}: nouvel essai automatique",
                 Phase::Offline => "Connexion internet perdue\u{a0}: votre place est gardée",
                 Phase::Closed => "Le portail est fermé pour le moment",
                 Phase::Unavailable => "Le portail ne répond pas\u{a0}: nouvel essai automatique",
                 Phase::GaveUp => "Le portail reste indisponible. Réessayez plus tard.",
-                Phase::Admitted => "C'est votre tour\u{202f}! Vous pouvez vous connecter.",
+                Phase::Admitted => "C’est votre tour\u{202f}! Vous pouvez vous connecter.",
             },
             Language::En => match phase {
                 Phase::Checking => "Checking availability…",
@@ -263,20 +276,17 @@ impl Messages {
         let place = match (fr, position) {
             (true, 0) => "Vous êtes maintenant en tête de la file".to_string(),
             (true, 1) => "Vous êtes maintenant 1er dans la file".to_string(),
-            (true, n) => format!("Vous êtes maintenant {n}e dans la file"),
+            (true, n) => ["Vous êtes maintenant ", &decimal(n), "e dans la file"].concat(),
             (false, 0) => "You are now at the front of the queue".to_string(),
-            (false, n) => format!("You are now number {n} in the queue"),
+            (false, n) => ["You are now number ", &decimal(n), " in the queue"].concat(),
         };
         match eta_high {
-            None => format!("{place}."),
+            None => [&place, "."].concat(),
             Some(high) => {
                 // At least one minute: "at most 0 min" would promise an instant admission.
                 let m = self.minutes(ceil_minutes(high).max(1));
-                if fr {
-                    format!("{place}, attente estimée au plus {m}.")
-                } else {
-                    format!("{place}, estimated wait at most {m}.")
-                }
+                let middle = if fr { ", attente estimée au plus " } else { ", estimated wait at most " };
+                [&place, middle, &m, "."].concat()
             }
         }
     }
@@ -285,8 +295,8 @@ impl Messages {
     pub fn progress_label(&self, percent: u8) -> String {
         let percent = percent.min(100);
         match self.lang {
-            Language::Fr => format!("Progression{NBSP}: {percent}{NNBSP}%"),
-            Language::En => format!("Progress: {percent}%"),
+            Language::Fr => ["Progression", NBSP, ": ", &decimal(percent.into()), NNBSP, "%"].concat(),
+            Language::En => ["Progress: ", &decimal(percent.into()), "%"].concat(),
         }
     }
 
@@ -296,7 +306,7 @@ impl Messages {
             Language::Fr => NNBSP,
             Language::En => ",",
         };
-        let digits = n.to_string();
+        let digits = decimal(n);
         let mut out = String::with_capacity(digits.len() * 2);
         for (i, d) in digits.chars().enumerate() {
             if i > 0 && (digits.len() - i) % 3 == 0 {
@@ -310,13 +320,13 @@ impl Messages {
     /// "5 min", "1 h", "1 h 10" / "1 h 10 min".
     fn minutes(&self, m: u64) -> String {
         if m < 60 {
-            return format!("{}{NBSP}min", self.number(m));
+            return [&self.number(m), NBSP, "min"].concat();
         }
         let (h, rest) = (self.number(m / 60), m % 60);
         match (rest, self.lang) {
-            (0, _) => format!("{h}{NBSP}h"),
-            (rest, Language::Fr) => format!("{h}{NBSP}h{NBSP}{rest:02}"),
-            (rest, Language::En) => format!("{h}{NBSP}h{NBSP}{rest}{NBSP}min"),
+            (0, _) => [&h, NBSP, "h"].concat(),
+            (rest, Language::Fr) => [&h, NBSP, "h", NBSP, &two_digits(rest)].concat(),
+            (rest, Language::En) => [&h, NBSP, "h", NBSP, &decimal(rest), NBSP, "min"].concat(),
         }
     }
 }
@@ -371,8 +381,8 @@ mod tests {
         let m = Messages::new(Language::Fr, Some("Bienvenue".into()), Some("Patientez".into()));
         assert_eq!((m.title(), m.message()), ("Bienvenue", "Patientez"));
         let m = Messages::new(Language::En, Some("  ".into()), Some(String::new()));
-        assert_eq!((m.title(), m.message()), ("You are in the queue", QUOTA_MESSAGE_EN));
-        assert_eq!(fr().title(), "Connexion en file d'attente");
+        assert_eq!((m.title(), m.message()), ("Signing in to the portal", QUOTA_MESSAGE_EN));
+        assert_eq!(fr().title(), "Connexion au portail");
         assert_eq!(fr().message(), QUOTA_MESSAGE_FR);
         assert_eq!((fr().lang_tag(), en().lang_tag()), ("fr", "en"));
         assert_eq!(en().language(), Language::En);
@@ -381,9 +391,9 @@ mod tests {
     #[test]
     fn quota_message_keeps_the_2021_wording_but_not_its_come_back_later_ending() {
         assert!(QUOTA_MESSAGE_FR.starts_with(
-            "À situation exceptionnelle, mesures exceptionnelles. Pour permettre à chacun d'accéder à son \
+            "À situation exceptionnelle, mesures exceptionnelles. Pour permettre à chacun d’accéder à son \
              réseau éducatif dans de bonnes conditions, nous avons limité le temps des sessions et instauré une \
-             logique de quota. Quand le nombre d'utilisateurs maximum est atteint, il vous faut patienter pour \
+             logique de quota. Quand le nombre d’utilisateurs maximum est atteint, il vous faut patienter pour \
              y accéder à votre tour."
         ));
         assert!(!QUOTA_MESSAGE_FR.contains("revenez"));
@@ -431,7 +441,7 @@ mod tests {
     #[test]
     fn eta_under_a_minute_says_so() {
         let s = Duration::from_secs;
-        assert_eq!(fr().eta(Duration::ZERO, s(59)), t("Attente estimée_: moins d'une minute"));
+        assert_eq!(fr().eta(Duration::ZERO, s(59)), t("Attente estimée_: moins d’une minute"));
         assert_eq!(en().eta(s(10), s(40)), "Estimated wait: less than a minute");
         assert_eq!(fr().eta(s(10), s(61)), t("Attente estimée_: moins de 2_min"));
         assert_eq!(en().eta(Duration::ZERO, min(3)), t("Estimated wait: less than 3_min"));
@@ -472,13 +482,13 @@ mod tests {
     #[test]
     fn headings_read_as_plain_sentences() {
         assert_eq!(fr().heading(Phase::Checking), "Vérification de la disponibilité…");
-        assert_eq!(fr().heading(Phase::Queued), "Vous êtes dans la file d'attente");
+        assert_eq!(fr().heading(Phase::Queued), "Vous êtes dans la file d’attente");
         assert_eq!(fr().heading(Phase::Throttled), t("Le portail est très demandé_: nouvel essai automatique"));
         assert_eq!(fr().heading(Phase::Offline), t("Connexion internet perdue_: votre place est gardée"));
         assert_eq!(fr().heading(Phase::Closed), "Le portail est fermé pour le moment");
         assert_eq!(fr().heading(Phase::Unavailable), t("Le portail ne répond pas_: nouvel essai automatique"));
         assert_eq!(fr().heading(Phase::GaveUp), "Le portail reste indisponible. Réessayez plus tard.");
-        assert_eq!(fr().heading(Phase::Admitted), t("C'est votre tour^! Vous pouvez vous connecter."));
+        assert_eq!(fr().heading(Phase::Admitted), t("C’est votre tour^! Vous pouvez vous connecter."));
         assert_eq!(en().heading(Phase::Admitted), "It's your turn! You can log in now.");
         assert_eq!(fr().retry_label(), "Réessayer maintenant");
         assert_eq!(en().retry_label(), "Try again now");

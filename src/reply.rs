@@ -1,7 +1,8 @@
 //! Classification of whatever the gate (or a proxy in front of it) answered.
 //!
-//! This is the edge where wire data becomes domain values: the native JSON goes through the
-//! [`crate::wire`] serde types once, then every number is range-checked here. A hostile or broken
+//! This is the edge where wire data becomes domain values: the native JSON is read into the
+//! [`crate::wire`] types once ([`StatusReply::from_json`], the same code natively and in the
+//! browser), then every number is range-checked here. A hostile or broken
 //! reply never panics and never yields an out-of-range value: it becomes
 //! [`Reply::Throttled`] with `malformed: true`, which the state machine answers with backoff.
 
@@ -121,8 +122,7 @@ pub fn classify(protocol: Protocol, response: &Response<'_>, now: Timestamp) -> 
     if protocol == Protocol::Http {
         return classify_http(response.status, instruction);
     }
-    let looks_json = response.content_type.is_some_and(|t| t.to_ascii_lowercase().contains("json"))
-        || response.body.trim_start().starts_with('{');
+    let looks_json = response.content_type.is_some_and(mentions_json) || response.body.trim_start().starts_with('{');
     if !looks_json {
         return match protocol {
             Protocol::Native if !is_success(response.status) => {
@@ -131,15 +131,19 @@ pub fn classify(protocol: Protocol, response: &Response<'_>, now: Timestamp) -> 
             _ => classify_http(response.status, instruction),
         };
     }
-    match serde_json::from_str::<StatusReply>(response.body) {
-        Ok(body) => from_wire(body, response.status, instruction),
+    match StatusReply::from_json(response.body) {
+        Some(body) => from_wire(body, response.status, instruction),
         // A JSON body that is not ours: a 2xx from a JSON API means "in", anything else is
         // treated as throttled so we back off rather than fail open on a garbled reply.
-        Err(_) if protocol == Protocol::Auto && is_success(response.status) => {
-            classify_http(response.status, instruction)
-        }
-        Err(_) => Reply::Throttled { retry_after: instruction, malformed: true },
+        None if protocol == Protocol::Auto && is_success(response.status) => classify_http(response.status, instruction),
+        None => Reply::Throttled { retry_after: instruction, malformed: true },
     }
+}
+
+/// `application/json`, `application/problem+json`, `text/JSON`…: any content type naming JSON.
+/// A byte window rather than `str::contains`, whose substring searcher the widget can do without.
+fn mentions_json(content_type: &str) -> bool {
+    content_type.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"json"))
 }
 
 fn is_success(status: u16) -> bool {

@@ -159,8 +159,9 @@ fn split_outside_quotes(value: &str, separator: char) -> impl Iterator<Item = &s
                 '\\' if quoted => escaped = true,
                 '"' => quoted = !quoted,
                 c if c == separator && !quoted => {
-                    rest = Some(&s[i + c.len_utf8()..]);
-                    return Some(&s[..i]);
+                    // `get`, not indexing: `i` is a boundary, and this keeps panic text out of the widget.
+                    rest = s.get(i + c.len_utf8()..);
+                    return s.get(..i);
                 }
                 _ => {}
             }
@@ -195,7 +196,7 @@ fn parse_date_millis(value: &str, now: Option<Timestamp>) -> Option<i128> {
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT`
 fn parse_imf_fixdate(value: &str) -> Option<Civil> {
-    let (day_name, rest) = value.split_once(", ")?;
+    let (day_name, rest) = split_day_name(value)?;
     short_day_name(day_name)?;
     let mut fields = rest.split(' ');
     let day = two_digits(fields.next()?)?;
@@ -206,9 +207,16 @@ fn parse_imf_fixdate(value: &str) -> Option<Civil> {
     Some(Civil { year, month, day, hour, minute, second })
 }
 
+/// `Sun, rest` → `("Sun", "rest")`. A day name holds no comma, so the first one must be
+/// followed by the space; a char split needs no substring searcher in the widget.
+fn split_day_name(value: &str) -> Option<(&str, &str)> {
+    let (day_name, rest) = value.split_once(',')?;
+    Some((day_name, rest.strip_prefix(' ')?))
+}
+
 /// `Sunday, 06-Nov-94 08:49:37 GMT`
 fn parse_rfc850(value: &str, now: Option<Timestamp>) -> Option<Civil> {
-    let (day_name, rest) = value.split_once(", ")?;
+    let (day_name, rest) = split_day_name(value)?;
     DAY_NAMES.contains(&day_name).then_some(())?;
     let mut fields = rest.split(' ');
     let mut date = fields.next()?.split('-');
@@ -249,14 +257,14 @@ fn rfc850_year(yy: u32, civil: Civil, now: Timestamp) -> i64 {
 /// `Sun Nov  6 08:49:37 1994` (the day is space-padded, or two digits)
 fn parse_asctime(value: &str) -> Option<Civil> {
     let rest = value.get(..4).filter(|head| head.ends_with(' ')).and_then(|head| {
-        short_day_name(&head[..3])?;
+        short_day_name(head.get(..3)?)?;
         value.get(4..)
     })?;
     let month = month(rest.get(..3)?)?;
     let rest = rest.get(3..)?.strip_prefix(' ')?;
     let (day, rest) = if let Some(single) = rest.strip_prefix(' ') {
         let digit = single.get(..1)?;
-        (two_digits(&format!("0{digit}"))?, single.get(1..)?)
+        (two_digits(&["0", digit].concat())?, single.get(1..)?)
     } else {
         (two_digits(rest.get(..2)?)?, rest.get(2..)?)
     };
@@ -268,7 +276,7 @@ fn parse_asctime(value: &str) -> Option<Civil> {
 }
 
 fn short_day_name(name: &str) -> Option<()> {
-    DAY_NAMES.iter().any(|d| &d[..3] == name).then_some(())
+    DAY_NAMES.iter().any(|d| d.get(..3) == Some(name)).then_some(())
 }
 
 fn month(name: &str) -> Option<u32> {

@@ -4,8 +4,12 @@
 //! [`StatusReply`] bodies; see `docs/protocol.md` for the full reference with examples.
 //! Numbers here are what the gate sends; the widget range-checks them again when it turns them
 //! into domain values (a hostile or broken server must not be trusted).
+//!
+//! The serde derives exist for the gate, the simulator and the tests (cargo feature `serde`, on
+//! by default); the widget reads a reply with [`StatusReply::from_json`], built on
+//! [`crate::json`], and ships without serde.
 
-use serde::{Deserialize, Serialize};
+use crate::json::{self, Value};
 
 /// Path of the status endpoint on the reference gate.
 pub const STATUS_PATH: &str = "/waitroom/status";
@@ -16,8 +20,9 @@ pub const VERIFY_PATH: &str = "/waitroom/verify";
 pub const TICKET_PARAM: &str = "ticket";
 
 /// The body of every reply of the status endpoint, tagged by `state`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "state", rename_all = "lowercase"))]
 pub enum StatusReply {
     /// `200`: the holder may log in now.
     Admitted(Admitted),
@@ -28,19 +33,21 @@ pub enum StatusReply {
 }
 
 /// The holder is admitted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Admitted {
     /// Signed pass to present to the portal's login handler.
     pub pass: String,
     /// Seconds the pass stays valid.
     pub pass_expires_in: u64,
     /// Where to go now, if the portal wants the user elsewhere (same origin or allow-listed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub redirect: Option<String>,
 }
 
 /// The holder waits in the queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Queued {
     /// Signed ticket to send back as `?ticket=` on the next poll.
     pub ticket: String,
@@ -57,37 +64,41 @@ pub struct Queued {
 }
 
 /// The portal is closed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Closed {
     /// A message from the operator, shown as plain text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub message: Option<String>,
     /// When to poll again, in milliseconds from now.
     pub retry_after_ms: u64,
 }
 
 /// Body of `POST /waitroom/verify`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct VerifyRequest {
     /// The pass the login form carried.
     pub pass: String,
 }
 
 /// Reply of `POST /waitroom/verify`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct VerifyReply {
     /// Whether the pass is authentic and unexpired.
     pub valid: bool,
     /// Seconds left before the pass expires, when valid.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub expires_in: Option<u64>,
     /// Why the pass was refused, when invalid.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub reason: Option<String>,
 }
 
 /// Body of every 4xx reply of the gate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ErrorReply {
     /// A stable, machine-readable code such as `bad_request`.
     pub error: String,
@@ -95,11 +106,44 @@ pub struct ErrorReply {
     pub message: String,
 }
 
+impl StatusReply {
+    /// Reads a status body as serde would read it (unknown members ignored, an absent or `null`
+    /// optional member is `None`), through the small [`crate::json`] reader; `None` when it is
+    /// not valid JSON, not tagged with a known `state`, or a member is missing or of the wrong
+    /// type. Numbers are not range-checked here: [`crate::reply::from_wire`] does that.
+    pub fn from_json(text: &str) -> Option<StatusReply> {
+        let body = json::parse(text)?;
+        let string = |key: &str| body.get(key)?.as_str().map(str::to_owned);
+        let number = |key: &str| body.get(key)?.as_u64();
+        let optional_string = |key: &str| body.optional(key, |v| v.as_str().map(str::to_owned));
+        Some(match body.get("state")?.as_str()? {
+            "admitted" => StatusReply::Admitted(Admitted {
+                pass: string("pass")?,
+                pass_expires_in: number("pass_expires_in")?,
+                redirect: optional_string("redirect")?,
+            }),
+            "queued" => StatusReply::Queued(Queued {
+                ticket: string("ticket")?,
+                position: number("position")?,
+                eta_seconds: number("eta_seconds")?,
+                retry_after_ms: number("retry_after_ms")?,
+                advance_per_minute: body.get("advance_per_minute").and_then(Value::as_f64)?,
+            }),
+            "closed" => StatusReply::Closed(Closed {
+                message: optional_string("message")?,
+                retry_after_ms: number("retry_after_ms")?,
+            }),
+            _ => return None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "serde")]
     fn queued_reply_round_trips_with_its_state_tag() {
         let reply = StatusReply::Queued(Queued {
             ticket: "t".to_string(),
@@ -117,6 +161,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "serde")]
     fn admitted_reply_omits_an_absent_redirect() {
         let reply = StatusReply::Admitted(Admitted {
             pass: "p".to_string(),
@@ -127,5 +172,93 @@ mod tests {
             serde_json::to_string(&reply).unwrap(),
             r#"{"state":"admitted","pass":"p","pass_expires_in":300}"#
         );
+    }
+
+    #[test]
+    fn from_json_reads_each_state_and_refuses_what_serde_refuses() {
+        let queued = r#"{"state":"queued","ticket":"t","position":3,"eta_seconds":90,"retry_after_ms":85000,"advance_per_minute":2.0,"later":[1]}"#;
+        assert_eq!(
+            StatusReply::from_json(queued),
+            Some(StatusReply::Queued(Queued {
+                ticket: "t".into(),
+                position: 3,
+                eta_seconds: 90,
+                retry_after_ms: 85_000,
+                advance_per_minute: 2.0
+            }))
+        );
+        assert_eq!(
+            StatusReply::from_json(r#"{"pass_expires_in":300,"redirect":null,"pass":"p","state":"admitted"}"#),
+            Some(StatusReply::Admitted(Admitted { pass: "p".into(), pass_expires_in: 300, redirect: None }))
+        );
+        assert_eq!(
+            StatusReply::from_json(r#"{"state":"closed","retry_after_ms":1}"#),
+            Some(StatusReply::Closed(Closed { message: None, retry_after_ms: 1 }))
+        );
+        for bad in [
+            r#"{"state":"closed","retry_after_ms":1,"retry_after_ms":2}"#, // duplicate member
+            r#"{"state":"closed","message":7,"retry_after_ms":1}"#,        // wrong type
+            r#"{"state":"closed"}"#,                                       // missing member
+            r#"{"state":"Closed","retry_after_ms":1}"#,                    // unknown state
+            r#"{"state":"closed","retry_after_ms":1.0}"#,                  // not an integer
+            r#"["closed"]"#,
+        ] {
+            assert_eq!(StatusReply::from_json(bad), None, "{bad}");
+        }
+    }
+
+    /// The reader the widget ships must agree with serde_json, which the gate writes with.
+    #[cfg(feature = "serde")]
+    mod against_serde {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        fn any_reply() -> impl Strategy<Value = StatusReply> {
+            let text = || "(?s).{0,30}";
+            let float = || any::<f64>().prop_filter("JSON has no infinities", |x| x.is_finite());
+            prop_oneof![
+                (text(), any::<u64>(), proptest::option::of(text())).prop_map(|(pass, pass_expires_in, redirect)| {
+                    StatusReply::Admitted(Admitted { pass, pass_expires_in, redirect })
+                }),
+                (text(), any::<u64>(), any::<u64>(), any::<u64>(), float()).prop_map(
+                    |(ticket, position, eta_seconds, retry_after_ms, advance_per_minute)| {
+                        StatusReply::Queued(Queued { ticket, position, eta_seconds, retry_after_ms, advance_per_minute })
+                    }
+                ),
+                (proptest::option::of(text()), any::<u64>())
+                    .prop_map(|(message, retry_after_ms)| StatusReply::Closed(Closed { message, retry_after_ms })),
+            ]
+        }
+
+        /// Objects made of the protocol's members with values of every type, some right, some not.
+        fn any_document() -> impl Strategy<Value = String> {
+            let keys = [
+                "state", "pass", "pass_expires_in", "redirect", "ticket", "position", "eta_seconds", "retry_after_ms",
+                "advance_per_minute", "message", "extra",
+            ];
+            let values = [
+                r#""admitted""#, r#""queued""#, r#""closed""#, r#""p.1""#, "null", "0", "-0", "42", "-1", "1.5", "1e3",
+                "18446744073709551615", "18446744073709551616", "true", "[1,{}]", r#"{"a":1}"#, r#""é""#,
+            ];
+            proptest::collection::btree_map(proptest::sample::select(keys.to_vec()), proptest::sample::select(values.to_vec()), 0..10)
+                .prop_map(|members| {
+                    let members: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                    format!("{{{}}}", members.join(","))
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn serde_written_replies_read_back_the_same(reply in any_reply()) {
+                let text = serde_json::to_string(&reply).unwrap();
+                prop_assert_eq!(StatusReply::from_json(&text), Some(reply));
+            }
+
+            #[test]
+            fn from_json_accepts_exactly_what_serde_accepts(doc in any_document()) {
+                prop_assert_eq!(StatusReply::from_json(&doc), serde_json::from_str::<StatusReply>(&doc).ok(), "{}", doc);
+            }
+        }
     }
 }

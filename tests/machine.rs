@@ -423,3 +423,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn having_given_up_shows_no_countdown_and_waits_for_the_user() {
+    let mut cfg = config();
+    cfg.max_attempts = Some(2);
+    let mut m = Machine::new(&cfg, 19);
+    m.handle_start(T0, None);
+    drain(&mut m);
+    let mut now = T0;
+    while *m.status() != Status::GaveUp {
+        m.handle_reply(now, Reply::Throttled { retry_after: None, malformed: false });
+        drain(&mut m);
+        if let Some(next) = m.poll_timeout() {
+            now = next;
+            m.handle_timeout(now);
+            drain(&mut m);
+        }
+    }
+    let later = now.saturating_add(Duration::from_secs(600));
+    let view = m.view(later);
+    assert_eq!(view.phase, Phase::GaveUp);
+    assert_eq!(view.next_attempt_in, None, "no \"checking…\" while nothing is being checked");
+    assert!(view.retry_enabled);
+    assert_eq!(m.poll_timeout(), None);
+    m.handle_retry(later);
+    assert_eq!(sends(&drain(&mut m)), 1, "the user's click starts again");
+}

@@ -102,7 +102,7 @@ fn overlay_shows_the_view_in_french_as_an_accessible_dialog() {
     let overlay = Overlay::show(&document(), &fr(), Theme::Auto, || {}).unwrap();
     overlay.render(&queued_view(), &fr(), |_| (8, 2, 13));
 
-    assert_eq!(shown(&overlay, "phase").as_deref(), Some("Vous êtes dans la file d'attente"));
+    assert_eq!(shown(&overlay, "phase").as_deref(), Some("Vous êtes dans la file d’attente"));
     assert_eq!(shown(&overlay, "position").as_deref(), Some("Votre place dans la file\u{a0}: 42"));
     assert_eq!(shown(&overlay, "ahead").as_deref(), Some("41 personnes devant vous"));
     assert_eq!(shown(&overlay, "eta").as_deref(), Some("Attente estimée\u{a0}: environ 3 à 5\u{a0}min"));
@@ -115,7 +115,7 @@ fn overlay_shows_the_view_in_french_as_an_accessible_dialog() {
     let dialog = root.query_selector("[role=dialog]").unwrap().unwrap();
     assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
     let heading = root.get_element_by_id(&dialog.get_attribute("aria-labelledby").unwrap()).unwrap();
-    assert_eq!(heading.text_content().as_deref(), Some("Connexion en file d'attente"));
+    assert_eq!(heading.text_content().as_deref(), Some("Connexion au portail"));
     assert_eq!(root.active_element(), Some(heading), "the focus moves to the dialog's heading");
     let progress = root.query_selector("progress").unwrap().unwrap();
     assert_eq!(progress.get_attribute("value").as_deref(), Some("40"));
@@ -261,6 +261,13 @@ async fn a_tag_without_data_gate_stays_out_of_the_way() {
     script.remove();
 }
 
+/// `s` as a JavaScript string literal (a JSON string is one).
+fn js_string(s: &str) -> String {
+    let mut out = String::new();
+    waitroom::json::push_string(&mut out, s);
+    out
+}
+
 /// Replaces `window.fetch` with a stub answering `status` and `body` (JSON), returning the
 /// original to put back.
 fn stub_fetch(status: u16, body: &str) -> JsValue {
@@ -270,7 +277,7 @@ fn stub_fetch(status: u16, body: &str) -> JsValue {
         "",
         &[
             "return () => Promise.resolve(new Response(",
-            &serde_json::to_string(body).unwrap(),
+            &js_string(body),
             ", {status: ",
             &status.to_string(),
             ", headers: {'Content-Type': 'application/json', 'Retry-After': '60'}}));",
@@ -313,21 +320,8 @@ async fn a_queued_reply_shows_the_overlay_then_admission_lifts_the_guard() {
     assert_eq!(*submitted.borrow(), 0, "guarded while queued");
 
     // Another tab is admitted: this one follows through the storage event.
-    let admitted_snapshot = Snapshot {
-        ticket: Some("t.1".to_string()),
-        next_at: 0,
-        attempt: 0,
-        status: Status::Admitted { pass: Some("p.42".to_string()), expires_at: None },
-        place: None,
-        last_update: None,
-        saved_at: u64::MAX / 2,
-    };
     let (admitted, _l) = next_event(events::ADMITTED);
-    let init = web_sys::StorageEventInit::new();
-    init.set_key(Some(&["waitroom:v1:", &web_sys::Url::new_with_base(gate, &document().base_uri().unwrap().unwrap()).unwrap().href()].concat()));
-    init.set_new_value(Some(&serde_json::to_string(&admitted_snapshot).unwrap()));
-    let event = web_sys::StorageEvent::new_with_event_init_dict("storage", &init).unwrap();
-    web_sys::window().unwrap().dispatch_event(&event).unwrap();
+    admit_from_another_tab(gate, "p.42");
     assert_eq!(get(&admitted.await.unwrap(), "pass").as_string().as_deref(), Some("p.42"));
 
     assert!(document().query_selector("waitroom-overlay").unwrap().is_none(), "the overlay is gone");
@@ -340,6 +334,61 @@ async fn a_queued_reply_shows_the_overlay_then_admission_lifts_the_guard() {
     Reflect::set(&web_sys::window().unwrap(), &"fetch".into(), &original).unwrap();
     form.remove();
     script.remove();
+}
+
+/// What another tab does when it is admitted: store an admitted snapshot for `gate`.
+fn admit_from_another_tab(gate: &str, pass: &str) {
+    let admitted_snapshot = Snapshot {
+        ticket: Some("t.1".to_string()),
+        next_at: 0,
+        attempt: 0,
+        status: Status::Admitted { pass: Some(pass.to_string()), expires_at: None },
+        place: None,
+        last_update: None,
+        saved_at: u64::MAX / 2,
+    };
+    let init = web_sys::StorageEventInit::new();
+    init.set_key(Some(&["waitroom:v1:", &web_sys::Url::new_with_base(gate, &document().base_uri().unwrap().unwrap()).unwrap().href()].concat()));
+    init.set_new_value(Some(&admitted_snapshot.to_json()));
+    let event = web_sys::StorageEvent::new_with_event_init_dict("storage", &init).unwrap();
+    web_sys::window().unwrap().dispatch_event(&event).unwrap();
+}
+
+/// A `fetch` that fails the way the browser reports a network error or a timeout, through
+/// the promise's rejection: the driver must still hear about it.
+#[wasm_bindgen_test]
+async fn a_failed_or_timed_out_fetch_is_unavailable() {
+    let stubs = [
+        ("/stub/network-error", "return () => Promise.reject(new TypeError('Failed to fetch'));"),
+        (
+            "/stub/never-answers",
+            "return (url, init) => new Promise((_, reject) => init.signal.addEventListener('abort', \
+             () => reject(new DOMException('aborted', 'AbortError'))));",
+        ),
+    ];
+    for (gate, stub) in stubs {
+        let window = web_sys::window().unwrap();
+        let original = get(&window, "fetch");
+        let stub = Function::new_with_args("", stub).call0(&JsValue::NULL).unwrap();
+        Reflect::set(&window, &"fetch".into(), &stub).unwrap();
+        let script: HtmlScriptElement =
+            element("script", &[("data-gate", gate), ("data-fail", "closed"), ("data-timeout", "1000")]).unchecked_into();
+        document().body().unwrap().append_child(&script).unwrap();
+
+        let (state, _l) = next_event(events::STATE);
+        web::start(script.clone());
+        assert_eq!(get(&state.await.unwrap(), "phase").as_string().as_deref(), Some("checking"));
+        let (state, _l) = next_event(events::STATE);
+        assert_eq!(get(&state.await.unwrap(), "phase").as_string().as_deref(), Some("unavailable"), "{gate}");
+
+        // Let the widget go, so that it neither polls nor shows its overlay in later tests.
+        let (admitted, _l) = next_event(events::ADMITTED);
+        admit_from_another_tab(gate, "p.1");
+        admitted.await.unwrap();
+        assert!(document().query_selector("waitroom-overlay").unwrap().is_none());
+        Reflect::set(&window, &"fetch".into(), &original).unwrap();
+        script.remove();
+    }
 }
 
 async fn sleep(ms: i32) {

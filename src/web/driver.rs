@@ -73,7 +73,7 @@ impl Driver {
         for warning in warnings {
             warn(&["waitroom: ", &warning.to_string()].concat());
         }
-        let window = web_sys::window().expect("no global `window` exists");
+        let window = super::window();
         let document = window.document().expect("a window has a document");
         let Some(gate_url) = absolute_url(&document, &config.gate) else {
             error(&["waitroom: data-gate: `", &config.gate, "` is not a valid URL; waitroom stays out of the way"].concat());
@@ -212,17 +212,9 @@ impl Driver {
         match action {
             Action::Send { ticket, timeout } => {
                 let url = fetch::gate_url(self.gate_url(), ticket.as_deref());
+                // A strong reference: the reply is handled even if the page dropped the widget.
                 let this = self.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let outcome = fetch::get(&url, timeout).await;
-                    let now = now();
-                    let reply = match &outcome {
-                        Ok(fetched) => reply::classify(this.config.protocol, &fetched.as_response(), now),
-                        Err(failure) => (*failure).into(),
-                    };
-                    this.machine.borrow_mut().handle_reply(now, reply);
-                    this.pump();
-                });
+                fetch::get(&url, timeout, Box::new(move |outcome| this.on_fetched(outcome)));
             }
             Action::Persist(snapshot) => self.store.save(&snapshot),
             Action::Render => self.render(now()),
@@ -231,8 +223,24 @@ impl Driver {
         }
     }
 
+    fn on_fetched(self: &Rc<Self>, outcome: Result<fetch::Fetched, reply::Failure>) {
+        let now = now();
+        let reply = match &outcome {
+            // A gate redirected to an origin we do not trust does not get to say "admitted":
+            // the reply counts as no reply, and the unavailable / fail policy applies.
+            Ok(fetched) if fetched.redirected_to().is_some_and(|to| !self.trusted(to)) => {
+                reply::Failure::Network.into()
+            }
+            Ok(fetched) => reply::classify(self.config.protocol, &fetched.as_response(), now),
+            Err(failure) => (*failure).into(),
+        };
+        self.machine.borrow_mut().handle_reply(now, reply);
+        self.pump();
+    }
+
     fn gate_url(&self) -> &str {
-        &self.store.key()[storage::KEY_PREFIX.len()..]
+        // `get` rather than indexing: no panic path, and no panic message to ship.
+        self.store.key().get(storage::KEY_PREFIX.len()..).unwrap_or_default()
     }
 
     /// Sends `waitroom:state` when it changed and shows the view.
@@ -341,6 +349,13 @@ impl Driver {
         let origin = url.origin();
         let here = self.window.location().origin().ok()?;
         (origin == here || self.config.redirect_allow.contains(&origin)).then(|| url.href())
+    }
+
+    /// Whether a reply that came from `url` may speak for the gate: the gate's own origin, the
+    /// page's, or an allowed one.
+    fn trusted(&self, url: &str) -> bool {
+        let gate = Url::new(self.gate_url()).map(|u| u.origin());
+        self.allowed_redirect(url).is_some() || Url::new(url).is_ok_and(|u| Ok(u.origin()) == gate)
     }
 }
 

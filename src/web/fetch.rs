@@ -5,9 +5,11 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use gloo_timers::callback::Timeout;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, Request, RequestCredentials, RequestInit, Url};
+use js_sys::Promise;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{AbortController, Headers, RequestCredentials, RequestInit, Url};
 
 use crate::reply::{self, Failure};
 use crate::time::duration_millis;
@@ -15,6 +17,26 @@ use crate::wire::TICKET_PARAM;
 
 /// Longest body kept: native replies are a few hundred bytes, a proxy's error page can be huge.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What [`get`] reports, once.
+pub type OnFetched = Box<dyn FnOnce(Result<Fetched, Failure>)>;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A promise, seen through `then` with two plain functions.
+    type Settling;
+
+    /// `promise.then(f, f)`: `f` runs exactly once, with the value or the rejection reason.
+    /// One self-freeing callback per step instead of an async state machine and an executor
+    /// (wasm-bindgen-futures), which cost the widget several KiB.
+    #[wasm_bindgen(method, js_name = then)]
+    fn settle(this: &Settling, on_fulfilled: &JsValue, on_rejected: &JsValue);
+}
+
+/// Runs `f` once `promise` settles, with its value or its rejection reason.
+fn on_settled(promise: &Promise, f: JsValue) {
+    promise.unchecked_ref::<Settling>().settle(&f, &f);
+}
 
 /// What the browser let us see of a response, owned so it outlives the fetch promises.
 #[derive(Debug, Clone, Default)]
@@ -25,9 +47,16 @@ pub struct Fetched {
     ratelimit_reset: Option<String>,
     content_type: Option<String>,
     body: String,
+    /// Where the browser ended up, when it followed a redirect.
+    redirected_to: Option<String>,
 }
 
 impl Fetched {
+    /// The final URL when the browser followed a redirect to get this response.
+    pub fn redirected_to(&self) -> Option<&str> {
+        self.redirected_to.as_deref()
+    }
+
     /// The response as the core's [`reply::classify`] reads it.
     pub fn as_response(&self) -> reply::Response<'_> {
         reply::Response {
@@ -52,11 +81,11 @@ pub fn gate_url(gate: &str, ticket: Option<&str>) -> String {
     }
 }
 
-/// Sends `GET url`, aborting after `timeout`.
-pub async fn get(url: &str, timeout: Duration) -> Result<Fetched, Failure> {
-    let controller = AbortController::new().map_err(|_| Failure::Network)?;
+/// Sends `GET url`, aborting after `timeout`, and calls `done` with the outcome.
+pub fn get(url: &str, timeout: Duration, done: OnFetched) {
+    let Ok(controller) = AbortController::new() else { return done(Err(Failure::Network)) };
     let timed_out = Rc::new(Cell::new(false));
-    let _deadline = {
+    let deadline = {
         let (controller, timed_out) = (controller.clone(), timed_out.clone());
         let ms = u32::try_from(duration_millis(timeout)).unwrap_or(u32::MAX);
         Timeout::new(ms, move || {
@@ -64,35 +93,44 @@ pub async fn get(url: &str, timeout: Duration) -> Result<Fetched, Failure> {
             controller.abort();
         })
     };
-    let failure = |_| if timed_out.get() { Failure::Timeout } else { Failure::Network };
+    let failure = move || if timed_out.get() { Failure::Timeout } else { Failure::Network };
 
     let init = RequestInit::new();
     init.set_method("GET");
     init.set_credentials(RequestCredentials::SameOrigin);
     init.set_signal(Some(&controller.signal()));
-    let headers = Headers::new().map_err(failure)?;
-    headers.append("Accept", "application/json").map_err(failure)?;
+    let Ok(headers) = Headers::new() else { return done(Err(failure())) };
+    if headers.append("Accept", "application/json").is_err() {
+        return done(Err(failure()));
+    }
     init.set_headers(&headers);
-    let request = Request::new_with_str_and_init(url, &init).map_err(failure)?;
+    let pending = super::window().fetch_with_str_and_init(url, &init);
 
-    let window = web_sys::window().ok_or(Failure::Network)?;
-    let response: web_sys::Response =
-        JsFuture::from(window.fetch_with_request(&request)).await.map_err(failure)?.unchecked_into();
-    let headers = response.headers();
-    let header = |name: &str| headers.get(name).ok().flatten();
-    let mut fetched = Fetched {
-        status: response.status(),
-        retry_after: header("Retry-After"),
-        ratelimit: header("RateLimit"),
-        ratelimit_reset: header("RateLimit-Reset"),
-        content_type: header("Content-Type"),
-        body: String::new(),
-    };
-    // The timeout still runs while the body streams in: a stalled body is a timeout too.
-    let text = response.text().map_err(failure)?;
-    let body = JsFuture::from(text).await.map_err(failure)?.as_string().unwrap_or_default();
-    fetched.body = cut(body, MAX_BODY_BYTES);
-    Ok(fetched)
+    let on_response = Closure::once_into_js(move |value: JsValue| {
+        let Ok(response) = value.dyn_into::<web_sys::Response>() else { return done(Err(failure())) };
+        let headers = response.headers();
+        let header = |name: &str| headers.get(name).ok().flatten();
+        let fetched = Fetched {
+            status: response.status(),
+            retry_after: header("Retry-After"),
+            ratelimit: header("RateLimit"),
+            ratelimit_reset: header("RateLimit-Reset"),
+            content_type: header("Content-Type"),
+            body: String::new(),
+            redirected_to: response.redirected().then(|| response.url()),
+        };
+        let Ok(text) = response.text() else { return done(Err(failure())) };
+        let on_body = Closure::once_into_js(move |value: JsValue| {
+            // The timeout runs until here: a stalled body is a timeout too.
+            drop(deadline);
+            match value.as_string() {
+                Some(body) => done(Ok(Fetched { body: cut(body, MAX_BODY_BYTES), ..fetched })),
+                None => done(Err(failure())),
+            }
+        });
+        on_settled(&text, on_body);
+    });
+    on_settled(&pending, on_response);
 }
 
 /// `text` cut to at most `max` bytes, on a character boundary.

@@ -15,7 +15,7 @@ pub mod storage;
 pub mod tabs;
 
 use wasm_bindgen::prelude::*;
-use web_sys::{Element, HtmlScriptElement};
+use web_sys::{Element, HtmlScriptElement, Window};
 
 use crate::time::Timestamp;
 
@@ -26,6 +26,19 @@ use crate::time::Timestamp;
 #[wasm_bindgen]
 pub fn start(script: HtmlScriptElement) {
     driver::Driver::start(script);
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The page's `window`, bound directly: the widget only ever runs in a page, and
+    /// `web_sys::window()` finds it by probing four globals, with their glue, in every download.
+    #[wasm_bindgen(thread_local_v2, js_name = window)]
+    static WINDOW: Window;
+}
+
+/// The page's `window`.
+pub fn window() -> Window {
+    WINDOW.with(Window::clone)
 }
 
 /// The tag's attributes as `(name, value)` pairs, for [`crate::config::Config::from_attributes`].
@@ -50,7 +63,7 @@ pub fn now() -> Timestamp {
 /// `Math.random` where there is no Web Crypto.
 pub fn random_u64() -> u64 {
     let mut bytes = [0u8; 8];
-    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
+    let crypto = window().crypto().ok();
     match crypto.map(|c| c.get_random_values_with_u8_array(&mut bytes)) {
         Some(Ok(_)) => u64::from_le_bytes(bytes),
         _ => {

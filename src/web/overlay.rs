@@ -16,7 +16,8 @@ use crate::machine::View;
 use crate::messages::{Messages, Phase};
 use crate::time::Timestamp;
 
-const CSS: &str = include_str!("overlay.css");
+/// The stylesheet, minified by `build.rs` from `overlay.css`.
+const CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/overlay.css"));
 const HEADING_ID: &str = "waitroom-title";
 
 /// The overlay's elements. Dropping it removes it and gives the page back its focus.
@@ -32,6 +33,7 @@ pub struct Overlay {
     countdown: Element,
     closed: Element,
     retry: HtmlButtonElement,
+    message: Element,
     updated: Element,
     live: Element,
     /// Siblings made `inert` while the dialog is up (the ones that were not already).
@@ -73,6 +75,8 @@ impl Overlay {
         heading.set_attribute("tabindex", "-1")?;
         heading.set_text_content(Some(messages.title()));
         let phase = el(&card, "p", "phase")?;
+        // The operator's closed message right under the status line it explains.
+        let closed = el(&card, "p", "closed")?;
         let position = el(&card, "p", "position")?;
         let ahead = el(&card, "p", "ahead")?;
         let progress: HtmlProgressElement = el(&card, "progress", "")?.unchecked_into();
@@ -81,7 +85,6 @@ impl Overlay {
         let countdown = el(&card, "p", "countdown")?;
         // The time of the last answer sits with the countdown: both say "it is working".
         let updated = el(&card, "p", "updated")?;
-        let closed = el(&card, "p", "closed")?;
         let retry: HtmlButtonElement = el(&card, "button", "")?.unchecked_into();
         retry.set_type("button");
         retry.set_text_content(Some(messages.retry_label()));
@@ -99,7 +102,7 @@ impl Overlay {
         let inerted = make_inert_except(&body, &host);
         let _ = heading.unchecked_ref::<HtmlElement>().focus();
         Ok(Overlay {
-            host, root, phase, position, ahead, progress, eta, countdown, closed, retry, updated, live,
+            host, root, phase, position, ahead, progress, eta, countdown, closed, retry, message, updated, live,
             inerted, focus_before, _on_retry: on_retry,
         })
     }
@@ -123,6 +126,7 @@ impl Overlay {
         let countdown = view.next_attempt_in.filter(|_| view.phase != Phase::Offline);
         set_text(&self.countdown, countdown.map(|d| messages.countdown(d)).as_deref());
         set_text(&self.closed, view.closed_message.as_deref().filter(|_| view.phase == Phase::Closed));
+        set_text(&self.message, view.phase.explains_quota().then(|| messages.message()));
         let updated = view.last_update.map(|t| {
             let (h, m, s) = local_time(t);
             messages.last_update(h, m, s)

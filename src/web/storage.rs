@@ -43,16 +43,15 @@ impl Store {
     /// Stores `snapshot`; other tabs see it through their `storage` event.
     pub fn save(&self, snapshot: &Snapshot) {
         let Some(storage) = self.storage() else { return };
-        let Ok(json) = serde_json::to_string(snapshot) else { return };
-        if storage.set_item(&self.key, &json).is_err() {
+        if storage.set_item(&self.key, &snapshot.to_json()).is_err() {
             self.warn_once();
         }
     }
 
     fn storage(&self) -> Option<web_sys::Storage> {
         // `window.localStorage` itself throws when storage is blocked.
-        match web_sys::window().map(|w| w.local_storage()) {
-            Some(Ok(Some(storage))) => Some(storage),
+        match super::window().local_storage() {
+            Ok(Some(storage)) => Some(storage),
             _ => {
                 self.warn_once();
                 None
@@ -69,5 +68,5 @@ impl Store {
 
 /// A snapshot from its JSON (as stored, or as the `storage` event's `newValue`).
 pub fn parse(json: &str) -> Option<Snapshot> {
-    serde_json::from_str(json).ok()
+    Snapshot::from_json(json)
 }

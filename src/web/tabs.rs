@@ -66,7 +66,7 @@ impl Drop for Tabs {
 /// `navigator.locks.request(name, lock => new Promise(held until released))`, through `Reflect`
 /// because web-sys only exposes LockManager behind an unstable cfg.
 fn locks(name: &str, on_role: OnRole) -> Option<Tabs> {
-    let navigator = web_sys::window()?.navigator();
+    let navigator = super::window().navigator();
     let locks = Reflect::get(&navigator, &"locks".into()).ok().filter(JsValue::is_object)?;
     let request: Function = Reflect::get(&locks, &"request".into()).ok()?.dyn_into().ok()?;
 

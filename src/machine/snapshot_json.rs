@@ -1,0 +1,213 @@
+//! The snapshot's stored form: the JSON that serde's derives on [`Snapshot`] write, read and
+//! written with [`crate::json`] so that the widget ships without serde. Keeping serde's layout
+//! means a snapshot stored by an earlier build, or by a tab still running one, stays readable.
+
+use super::{Place, Snapshot, Status};
+use crate::json::{self, ObjectWriter, Value};
+
+impl Snapshot {
+    /// The snapshot as JSON, in the layout serde writes (every member present, `null` for none).
+    pub fn to_json(&self) -> String {
+        let mut w = ObjectWriter::new();
+        w.optional_string("ticket", self.ticket.as_deref())
+            .u64("next_at", self.next_at)
+            .u64("attempt", u64::from(self.attempt))
+            .raw("status", &status_json(&self.status));
+        match &self.place {
+            Some(place) => w.raw("place", &place_json(place)),
+            None => w.null("place"),
+        };
+        w.optional_u64("last_update", self.last_update).u64("saved_at", self.saved_at);
+        w.finish()
+    }
+
+    /// A snapshot from its JSON (as stored, or as a `storage` event's `newValue`); `None` when
+    /// it is not one, so that a garbled entry is ignored rather than trusted or fatal.
+    pub fn from_json(text: &str) -> Option<Snapshot> {
+        let v = json::parse(text)?;
+        Some(Snapshot {
+            ticket: v.optional("ticket", string)?,
+            next_at: v.get("next_at")?.as_u64()?,
+            attempt: u32::try_from(v.get("attempt")?.as_u64()?).ok()?,
+            status: read_status(v.get("status")?)?,
+            place: v.optional("place", read_place)?,
+            last_update: v.optional("last_update", Value::as_u64)?,
+            saved_at: v.get("saved_at")?.as_u64()?,
+        })
+    }
+}
+
+fn string(v: &Value<'_>) -> Option<String> {
+    v.as_str().map(str::to_owned)
+}
+
+/// serde's internally tagged layout: `{"kind":"closed","message":…}`.
+fn status_json(status: &Status) -> String {
+    let mut w = ObjectWriter::new();
+    match status {
+        Status::Checking => w.string("kind", "checking"),
+        Status::Queued => w.string("kind", "queued"),
+        Status::Throttled => w.string("kind", "throttled"),
+        Status::Closed { message } => w.string("kind", "closed").optional_string("message", message.as_deref()),
+        Status::Unavailable { since } => w.string("kind", "unavailable").u64("since", *since),
+        Status::GaveUp => w.string("kind", "gave_up"),
+        Status::Admitted { pass, expires_at } => {
+            w.string("kind", "admitted").optional_string("pass", pass.as_deref()).optional_u64("expires_at", *expires_at)
+        }
+        Status::FailedOpen => w.string("kind", "failed_open"),
+    };
+    w.finish()
+}
+
+fn read_status(v: &Value<'_>) -> Option<Status> {
+    Some(match v.get("kind")?.as_str()? {
+        "checking" => Status::Checking,
+        "queued" => Status::Queued,
+        "throttled" => Status::Throttled,
+        "closed" => Status::Closed { message: v.optional("message", string)? },
+        "unavailable" => Status::Unavailable { since: v.get("since")?.as_u64()? },
+        "gave_up" => Status::GaveUp,
+        "admitted" => Status::Admitted {
+            pass: v.optional("pass", string)?,
+            expires_at: v.optional("expires_at", Value::as_u64)?,
+        },
+        "failed_open" => Status::FailedOpen,
+        _ => return None,
+    })
+}
+
+fn place_json(place: &Place) -> String {
+    let mut w = ObjectWriter::new();
+    w.u64("position", place.position)
+        .u64("at", place.at)
+        .f64("advance_per_minute", place.advance_per_minute)
+        .u64("eta_ms", place.eta_ms)
+        .u64("entry_position", place.entry_position);
+    w.finish()
+}
+
+fn read_place(v: &Value<'_>) -> Option<Place> {
+    Some(Place {
+        position: v.get("position")?.as_u64()?,
+        at: v.get("at")?.as_u64()?,
+        advance_per_minute: v.get("advance_per_minute")?.as_f64()?,
+        eta_ms: v.get("eta_ms")?.as_u64()?,
+        entry_position: v.get("entry_position")?.as_u64()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn queued() -> Snapshot {
+        Snapshot {
+            ticket: Some("t.abc".to_string()),
+            next_at: 1_775_462_460_000,
+            attempt: 2,
+            status: Status::Queued,
+            place: Some(Place { position: 42, at: 1_775_462_400_000, advance_per_minute: 6.5, eta_ms: 300_000, entry_position: 70 }),
+            last_update: Some(1_775_462_400_000),
+            saved_at: 1_775_462_400_500,
+        }
+    }
+
+    #[test]
+    fn a_snapshot_is_stored_in_serdes_layout() {
+        assert_eq!(
+            queued().to_json(),
+            r#"{"ticket":"t.abc","next_at":1775462460000,"attempt":2,"status":{"kind":"queued"},"place":{"position":42,"at":1775462400000,"advance_per_minute":6.5,"eta_ms":300000,"entry_position":70},"last_update":1775462400000,"saved_at":1775462400500}"#
+        );
+        assert_eq!(Snapshot::from_json(&queued().to_json()), Some(queued()));
+    }
+
+    #[test]
+    fn garbled_or_foreign_entries_are_ignored() {
+        let good = queued().to_json();
+        for bad in [
+            "{not json".to_string(),
+            String::new(),
+            "null".to_string(),
+            good.replace(r#""attempt":2"#, r#""attempt":4294967296"#),
+            good.replace(r#""kind":"queued""#, r#""kind":"teleported""#),
+            good.replace(r#""advance_per_minute":6.5"#, r#""advance_per_minute":"fast""#),
+            good.replace(r#""saved_at":1775462400500"#, r#""saved_at":-1"#),
+            good[..good.len() - 1].to_string(),
+        ] {
+            assert_eq!(Snapshot::from_json(&bad), None, "{bad}");
+        }
+    }
+
+    fn any_status() -> impl Strategy<Value = Status> {
+        let text = || proptest::option::of("(?s).{0,20}");
+        prop_oneof![
+            Just(Status::Checking),
+            Just(Status::Queued),
+            Just(Status::Throttled),
+            text().prop_map(|message| Status::Closed { message }),
+            any::<u64>().prop_map(|since| Status::Unavailable { since }),
+            Just(Status::GaveUp),
+            (text(), proptest::option::of(any::<u64>())).prop_map(|(pass, expires_at)| Status::Admitted { pass, expires_at }),
+            Just(Status::FailedOpen),
+        ]
+    }
+
+    fn any_snapshot() -> impl Strategy<Value = Snapshot> {
+        let place = (any::<u64>(), any::<u64>(), any::<f64>().prop_filter("finite", |x| x.is_finite()), any::<u64>(), any::<u64>())
+            .prop_map(|(position, at, advance_per_minute, eta_ms, entry_position)| Place {
+                position,
+                at,
+                advance_per_minute,
+                eta_ms,
+                entry_position,
+            });
+        (
+            proptest::option::of("(?s).{0,20}"),
+            any::<u64>(),
+            any::<u32>(),
+            any_status(),
+            proptest::option::of(place),
+            proptest::option::of(any::<u64>()),
+            any::<u64>(),
+        )
+            .prop_map(|(ticket, next_at, attempt, status, place, last_update, saved_at)| Snapshot {
+                ticket,
+                next_at,
+                attempt,
+                status,
+                place,
+                last_update,
+                saved_at,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_snapshot_round_trips(snapshot in any_snapshot()) {
+            prop_assert_eq!(Snapshot::from_json(&snapshot.to_json()), Some(snapshot));
+        }
+
+        /// Tabs running an earlier, serde-based build read and write the same entries. serde_json's
+        /// default float reader is not always correctly rounded (it may be an ulp off, even on
+        /// its own output), so what it reads of ours is checked to that precision.
+        #[test]
+        #[cfg(feature = "serde")]
+        fn serde_reads_what_we_write_and_we_read_what_serde_writes(snapshot in any_snapshot()) {
+            prop_assert_eq!(Snapshot::from_json(&serde_json::to_string(&snapshot).unwrap()), Some(snapshot.clone()));
+            let mut read = serde_json::from_str::<Snapshot>(&snapshot.to_json()).unwrap();
+            if let (Some(theirs), Some(ours)) = (&mut read.place, &snapshot.place) {
+                let error = (theirs.advance_per_minute - ours.advance_per_minute).abs();
+                prop_assert!(error <= ours.advance_per_minute.abs() * 1e-15 || error < 1e-300);
+                theirs.advance_per_minute = ours.advance_per_minute;
+            }
+            prop_assert_eq!(read, snapshot);
+        }
+
+        #[test]
+        fn any_text_is_refused_or_read_without_panicking(text in "(?s).{0,200}") {
+            let _ = Snapshot::from_json(&text);
+        }
+    }
+}
