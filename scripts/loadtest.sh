@@ -46,10 +46,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "building the gate and waitroom-load (release)"
-cargo build --release --quiet -p waitroom-gate -p waitroom-load
-GATE_BIN=target/release/waitroom-gate
-LOAD_BIN=target/release/waitroom-load
+log "building the gate and waitroom-load (native profile)"
+cargo build --profile native --quiet -p waitroom-gate -p waitroom-load
+GATE_BIN=target/native/waitroom-gate
+LOAD_BIN=target/native/waitroom-load
 
 # Starts a gate on a free loopback port; sets GATE_PID and GATE_URL.
 start_gate() {
@@ -257,7 +257,7 @@ cat <<EOF
 
 Machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo); load average before the run: $LOAD_BEFORE, CPU busy over the second before: ${BUSY_BEFORE} %; processes above 5 % CPU (lifetime) at the start: ${OTHERS:-none}.
 wrk ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION} per case, on the same cores as the server it measures.
-Gate: release build, \`--admit-per-minute $SLOW_RATE --burst 1\` (every fresh visitor is queued), RUST_LOG=warn.
+Gate: native profile (opt-level 3), \`--admit-per-minute $SLOW_RATE --burst 1\` (every fresh visitor is queued), RUST_LOG=warn.
 
 ### (a, b) Status endpoint throughput
 
