@@ -352,6 +352,10 @@ impl Machine {
         }
         self.online = online;
         if online && self.started && !self.is_final() {
+            // Time offline says nothing about the gate: its fail-open delay starts again.
+            if let Status::Unavailable { since } = &mut self.status {
+                *since = now.as_millis();
+            }
             let (low, high) = RECONNECT_JITTER;
             let earliest = now.saturating_add(self.rng.between(low, high));
             self.next_at = Some(self.next_at.map_or(earliest, |t| t.max(earliest)));
@@ -394,7 +398,7 @@ impl Machine {
             return None;
         }
         let fail_open_at = match self.status {
-            Status::Unavailable { since } if self.fail == FailPolicy::Open => {
+            Status::Unavailable { since } if self.fail == FailPolicy::Open && self.online => {
                 Some(Timestamp::from_millis(since).saturating_add(self.fail_open_after))
             }
             _ => None,
@@ -543,8 +547,10 @@ impl Machine {
 
     fn fail_open_due(&self, now: Timestamp) -> bool {
         match self.status {
+            // Offline, the gate is not the one failing: losing the Wi-Fi never opens the gate.
             Status::Unavailable { since } => {
                 self.fail == FailPolicy::Open
+                    && self.online
                     && now >= Timestamp::from_millis(since).saturating_add(self.fail_open_after)
             }
             _ => false,

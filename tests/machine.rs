@@ -450,3 +450,27 @@ fn having_given_up_shows_no_countdown_and_waits_for_the_user() {
     m.handle_retry(later);
     assert_eq!(sends(&drain(&mut m)), 1, "the user's click starts again");
 }
+
+#[test]
+fn losing_the_network_for_longer_than_the_fail_open_delay_keeps_the_place() {
+    let (mut m, _) = queued_machine(20, 12, 60);
+    let next = m.next_allowed().unwrap();
+    m.handle_timeout(next);
+    drain(&mut m);
+    // The Wi-Fi drops with the request in flight: the fetch fails, then the browser says offline.
+    m.handle_reply(next, Reply::Unavailable(Unavailable::Network));
+    m.handle_online(next, false);
+    drain(&mut m);
+    let back = next.saturating_add(Duration::from_secs(120));
+    assert_eq!(m.poll_timeout(), None, "nothing to do while offline");
+    m.handle_timeout(back);
+    assert!(!drain(&mut m).contains(&Action::FailOpen), "two minutes offline do not fail open");
+    m.handle_online(back, true);
+    drain(&mut m);
+    assert_eq!(m.ticket(), Some("ticket-12"));
+    // Back online, the gate gets its own full fail-open delay (30 s) before the guard lifts.
+    let retry = m.poll_timeout().unwrap();
+    assert!(retry < back.saturating_add(Duration::from_secs(30)), "a retry comes first: {retry:?}");
+    m.handle_timeout(back.saturating_add(Duration::from_secs(29)));
+    assert!(!drain(&mut m).contains(&Action::FailOpen));
+}
