@@ -27,7 +27,7 @@ struct Args {
     /// with --demo].
     #[arg(long)]
     admit_per_minute: Option<f64>,
-    /// Admissions that may happen at once after a quiet spell [default: 10 seconds' worth, at least 1].
+    /// Admissions that may happen at once after a quiet spell [default: 10 seconds' worth, at least 2].
     #[arg(long)]
     burst: Option<f64>,
     /// Seconds a ticket is kept after the time its holder was told to come back.
@@ -47,6 +47,10 @@ struct Args {
     /// `www` with --demo].
     #[arg(long)]
     www: Option<PathBuf>,
+    /// Share of queued users expected not to come back (0 to 0.9, e.g. 0.05 from yesterday's
+    /// logs), assumed until the gate has observed its own; helps when a crowd arrives at once.
+    #[arg(long, default_value_t = 0.0)]
+    expected_no_show: f64,
     /// Close the gate: every status reply is "closed" with this message.
     #[arg(long)]
     closed: Option<String>,
@@ -87,8 +91,15 @@ fn run(args: Args) -> Result<(), String> {
     if let Some(burst) = args.burst.filter(|b| !(*b >= 1.0 && b.is_finite())) {
         return Err(format!("--burst: `{burst}` is below 1"));
     }
+    if !(0.0..=0.9).contains(&args.expected_no_show) {
+        return Err(format!(
+            "--expected-no-show: `{}` is not between 0 and 0.9",
+            args.expected_no_show
+        ));
+    }
     let config = GateConfig {
         admit_per_minute,
+        expected_no_show: args.expected_no_show,
         burst: args.burst,
         grace: Duration::from_secs(args.grace_seconds),
         pass_ttl: Duration::from_secs(args.pass_ttl_seconds),

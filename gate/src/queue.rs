@@ -100,6 +100,10 @@ pub struct QueueConfig {
     /// instance and are restored in the lane of the [`RESTORE_LANE`] numbers below it (fewer
     /// when `first_seq` is small): see [After a restart](self#after-a-restart).
     pub first_seq: u64,
+    /// The no-show rate expected before any is observed (0 to 0.9): the share of told holders
+    /// who will not come back, from the previous morning, say. Told times handed out before the
+    /// first no-show can be judged are spaced with it; observations then take over.
+    pub expected_no_show: f64,
 }
 
 impl QueueConfig {
@@ -113,6 +117,7 @@ impl QueueConfig {
             grace: Duration::from_secs(120),
             return_jitter: Duration::from_secs(5),
             first_seq: 1,
+            expected_no_show: 0.0,
         }
     }
 
@@ -134,6 +139,13 @@ impl QueueConfig {
     #[must_use]
     pub fn with_return_jitter(mut self, jitter: Duration) -> Self {
         self.return_jitter = jitter;
+        self
+    }
+
+    /// Sets the no-show rate expected before any is observed (clamped to 0–0.9).
+    #[must_use]
+    pub fn with_expected_no_show(mut self, rate: f64) -> Self {
+        self.expected_no_show = if rate.is_finite() { rate.clamp(0.0, MAX_NO_SHOW_RATE) } else { 0.0 };
         self
     }
 
@@ -395,11 +407,13 @@ impl Queue {
 
     /// Estimated share of told times whose holder does not come back, in `[0, 0.9]`.
     ///
-    /// The mean of the judgements so far, shrunk towards 0 by a prior of 20 shows: with
-    /// `n` judgements of which `k` no-shows, `k / (n + 20)`, where `n` stops growing at 2 000
-    /// (older judgements fade out).
+    /// The mean of the judgements so far, shrunk towards the expected rate `e`
+    /// ([`QueueConfig::expected_no_show`], 0 unless set) by a prior worth 20 holders: with `n`
+    /// judgements of which `k` no-shows, `(k + 20 e) / (n + 20)`, where `n` stops growing at
+    /// 2 000 (older judgements fade out).
     pub fn no_show_rate(&self) -> f64 {
-        let estimate = self.no_show_mean * self.judgements / (self.judgements + PRIOR_SHOWS);
+        let estimate = (self.no_show_mean * self.judgements + self.config.expected_no_show * PRIOR_SHOWS)
+            / (self.judgements + PRIOR_SHOWS);
         estimate.min(MAX_NO_SHOW_RATE)
     }
 
@@ -784,6 +798,25 @@ mod tests {
     /// 60 per minute, bucket of 1: one admission per second.
     fn one_per_second() -> Queue {
         Queue::new(QueueConfig::new(60.0).with_burst(1.0), at(0))
+    }
+
+    #[test]
+    fn an_expected_no_show_rate_spaces_the_first_told_times_before_any_is_observed() {
+        let told = |expected: f64| {
+            let config = QueueConfig::new(60.0).with_burst(1.0).with_expected_no_show(expected);
+            let mut queue = Queue::new(config, at(0));
+            queue.visit(at(0), Visit::Fresh);
+            (0..3)
+                .map(|_| queued(queue.visit(at(0), Visit::Fresh)).2.as_millis())
+                .collect::<Vec<_>>()
+        };
+        // One a second by default; with half the holders expected to stay away, the schedule
+        // assumes 0.444 (the expectation less half its standard error over a prior of 20).
+        assert_eq!(told(0.0), [1_000, 2_000, 3_000]);
+        assert_eq!(told(0.5), [1_000, 1_556, 2_112]);
+        // Out-of-range expectations are clamped, never trusted.
+        assert_eq!(QueueConfig::new(60.0).with_expected_no_show(7.0).expected_no_show, MAX_NO_SHOW_RATE);
+        assert_eq!(QueueConfig::new(60.0).with_expected_no_show(f64::NAN).expected_no_show, 0.0);
     }
 
     #[test]

@@ -91,6 +91,9 @@ pub struct GateConfig {
     /// The queue's first sequence number; `None` for the clock's time in microseconds when the
     /// gate starts, above anything an earlier instance issued (see the queue's docs on restarts).
     pub first_seq: Option<u64>,
+    /// The no-show rate the queue assumes before it has observed any (see
+    /// [`QueueConfig::expected_no_show`]); 0 by default.
+    pub expected_no_show: f64,
 }
 
 impl GateConfig {
@@ -107,6 +110,7 @@ impl GateConfig {
             www: None,
             clock: system_clock(),
             first_seq: None,
+            expected_no_show: 0.0,
         }
     }
 
@@ -119,7 +123,8 @@ impl GateConfig {
             .unwrap_or_else(|| now.as_millis().saturating_mul(1_000));
         let config = QueueConfig::new(self.admit_per_minute)
             .with_grace(self.grace)
-            .with_first_seq(first_seq);
+            .with_first_seq(first_seq)
+            .with_expected_no_show(self.expected_no_show);
         match self.burst {
             Some(burst) => config.with_burst(burst),
             None => config,
@@ -139,6 +144,7 @@ impl fmt::Debug for GateConfig {
             .field("cors_origins", &self.cors_origins)
             .field("www", &self.www)
             .field("first_seq", &self.first_seq)
+            .field("expected_no_show", &self.expected_no_show)
             .finish_non_exhaustive()
     }
 }

@@ -34,6 +34,9 @@ struct Args {
     /// Token bucket capacity, in admissions [default: the gate's, 10 s of admissions].
     #[arg(long)]
     burst: Option<f64>,
+    /// The no-show rate the gate assumes before it has observed any (its --expected-no-show).
+    #[arg(long, default_value_t = 0.0)]
+    expected_no_show: f64,
     /// Probability that a user gives up before its turn (at a uniformly random time between its
     /// arrival and its ideal FIFO admission).
     #[arg(long, default_value_t = 0.05)]
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
         arrival: args.arrival,
         admit_per_minute: args.admit_per_minute,
         burst: args.burst,
+        expected_no_show: args.expected_no_show,
         abandon: args.abandon,
         latency_ms: args.latency_ms,
         seed: args.seed,
@@ -179,6 +183,9 @@ fn check(args: &Args) -> Result<(), String> {
     }
     if args.burst.is_some_and(|b| !(b.is_finite() && b >= 1.0)) {
         return Err("--burst must be at least 1 admission".into());
+    }
+    if !(0.0..=0.9).contains(&args.expected_no_show) {
+        return Err(format!("--expected-no-show {} is not between 0 and 0.9", args.expected_no_show));
     }
     if !(0.0..=1.0).contains(&args.abandon) {
         return Err(format!(

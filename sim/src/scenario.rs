@@ -41,6 +41,8 @@ pub struct Scenario {
     pub admit_per_minute: f64,
     /// Token bucket capacity (admissions); `None` is the gate's default (10 s of admissions).
     pub burst: Option<f64>,
+    /// The no-show rate the gate assumes before it has observed any.
+    pub expected_no_show: f64,
     /// Probability that a user gives up before its turn.
     pub abandon: f64,
     /// Median round-trip time of a request, in ms.
@@ -60,6 +62,7 @@ impl Default for Scenario {
             arrival: Arrival::Uniform,
             admit_per_minute: 2_000.0,
             burst: None,
+            expected_no_show: 0.0,
             abandon: 0.05,
             latency_ms: 80.0,
             seed: 1,
@@ -72,7 +75,9 @@ impl Scenario {
     /// The gate's queue configuration for this scenario: the gate's defaults at this rate, with
     /// the widget's widest return jitter so that no-shows are judged after it.
     pub fn queue_config(&self) -> QueueConfig {
-        let config = QueueConfig::new(self.admit_per_minute).with_return_jitter(RETURN_JITTER_CAP);
+        let config = QueueConfig::new(self.admit_per_minute)
+            .with_return_jitter(RETURN_JITTER_CAP)
+            .with_expected_no_show(self.expected_no_show);
         match self.burst {
             Some(burst) => config.with_burst(burst),
             None => config,

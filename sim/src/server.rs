@@ -31,6 +31,7 @@ pub fn gate(scenario: &Scenario) -> Arc<GateState> {
     let config = GateConfig {
         admit_per_minute: scenario.admit_per_minute,
         burst: scenario.burst,
+        expected_no_show: scenario.expected_no_show,
         clock: Arc::new(|| T0),
         first_seq: Some(1),
         ..GateConfig::new(SECRET.to_vec())
