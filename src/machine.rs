@@ -31,6 +31,10 @@ pub const RETRY_JITTER_CAP: Duration = Duration::from_secs(30);
 pub const RECONNECT_JITTER: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(6));
 /// Shortest wait after a closed reply, whatever the server says.
 pub const CLOSED_MIN_DELAY: Duration = Duration::from_secs(60);
+/// How long a stored admission without expiry (plain HTTP `2xx`) or a fail-open is honoured
+/// after a reload. Past it the page asks the gate again: one admission, or one outage, must
+/// not let this browser skip the queue in every later rush.
+pub const FINAL_STATE_MEMORY: Duration = Duration::from_secs(300);
 /// A snapshot from the future further than this is from a clock that jumped; it is clamped.
 const MAX_SCHEDULE_AHEAD: Duration = Duration::from_secs(3600 + 60);
 
@@ -216,20 +220,26 @@ impl Machine {
     /// its ticket and its place, and sends nothing before the stored time.
     pub fn handle_start(&mut self, now: Timestamp, restored: Option<Snapshot>) {
         self.started = true;
+        let saved_at = restored.as_ref().map_or(now, |s| Timestamp::from_millis(s.saved_at));
         match restored {
             Some(snapshot) => self.adopt(now, snapshot),
             None => self.next_at = Some(now),
         }
-        if let Status::Admitted { pass, expires_at } = &self.status {
-            if expires_at.is_some_and(|e| e <= now.as_millis()) {
-                // The pass ran out while the page was closed: ask again, keeping the schedule.
+        let stale = now.saturating_duration_since(saved_at) > FINAL_STATE_MEMORY;
+        match &self.status {
+            // The pass ran out while the page was closed, or an admission without a pass (or a
+            // fail-open) is too old to vouch for now: ask again, keeping the schedule.
+            Status::Admitted { expires_at: Some(e), .. } if *e <= now.as_millis() => {
                 self.status = Status::Checking;
-            } else {
+            }
+            Status::Admitted { expires_at: None, .. } | Status::FailedOpen if stale => {
+                self.status = Status::Checking;
+            }
+            Status::Admitted { pass, .. } => {
                 self.actions.push_back(Action::Admit { pass: pass.clone(), redirect: None });
             }
-        }
-        if self.status == Status::FailedOpen {
-            self.actions.push_back(Action::FailOpen);
+            Status::FailedOpen => self.actions.push_back(Action::FailOpen),
+            _ => {}
         }
         self.actions.push_back(Action::Render);
         self.maybe_send(now);
@@ -261,8 +271,11 @@ impl Machine {
 
     /// The response to the last [`Action::Send`], classified by [`crate::reply::classify`].
     pub fn handle_reply(&mut self, now: Timestamp, reply: Reply) {
-        if !self.in_flight {
-            return; // a stale answer (the tab lost the lead, or a duplicate): ignore it
+        if !self.in_flight || self.is_final() {
+            // A stale answer (the tab lost the lead, a duplicate), or one that arrives after
+            // another tab let the user in: it must not put them back in the queue.
+            self.in_flight = false;
+            return;
         }
         self.in_flight = false;
         match reply {
@@ -351,7 +364,7 @@ impl Machine {
             return;
         }
         self.online = online;
-        if online && self.started && !self.is_final() {
+        if online && self.started && !self.is_final() && self.leader {
             // Time offline says nothing about the gate: its fail-open delay starts again.
             if let Status::Unavailable { since } = &mut self.status {
                 *since = now.as_millis();
@@ -528,6 +541,12 @@ impl Machine {
                 let delay = instruction.map_or(own, |i| i.max(own));
                 self.schedule(now, delay, RETRY_JITTER_CAP);
             }
+            // An unreachable gate under fail-open is not given up on: the fail-open delay, not
+            // the attempt count, decides when the user goes in; meanwhile retry at the cap.
+            None if self.fail == FailPolicy::Open && matches!(self.status, Status::Unavailable { .. }) => {
+                let delay = instruction.unwrap_or(Duration::ZERO).max(self.backoff.cap());
+                self.schedule(now, delay, RETRY_JITTER_CAP);
+            }
             None => {
                 // Out of attempts: stop polling; the user may ask again after a full cap.
                 self.status = Status::GaveUp;
@@ -573,6 +592,9 @@ impl Machine {
         let stored = Timestamp::from_millis(snapshot.next_at).min(limit);
         self.saved_at = self.saved_at.max(snapshot.saved_at);
         self.next_at = Some(self.next_at.map_or(stored, |t| t.max(stored)));
+        // Set the attempt count, not add to it: every peer snapshot would otherwise push the
+        // backoff further towards its cap and its attempt limit.
+        self.backoff.reset();
         for _ in 0..snapshot.attempt.min(64) {
             let _ = self.backoff.next();
         }

@@ -195,13 +195,21 @@ pub fn from_wire(body: StatusReply, status: u16, header_instruction: Option<Dura
                 ticket: q.ticket,
                 position: q.position,
                 eta: Duration::from_secs(q.eta_seconds).min(MAX_ETA),
-                retry_after: Duration::from_millis(q.retry_after_ms).min(MAX_RETRY_AFTER),
+                // The later of the body's and the header's instruction (a CDN in front of the
+                // gate may add a longer Retry-After): never earlier than either says.
+                retry_after: Duration::from_millis(q.retry_after_ms)
+                    .max(header_instruction.unwrap_or(Duration::ZERO))
+                    .min(MAX_RETRY_AFTER),
                 advance_per_minute: advance,
             }
         }
         StatusReply::Closed(c) => Reply::Closed {
             message: c.message.map(|m| cut(&m, MAX_MESSAGE_CHARS)),
-            retry_after: Some(Duration::from_millis(c.retry_after_ms).min(MAX_RETRY_AFTER)),
+            retry_after: Some(
+                Duration::from_millis(c.retry_after_ms)
+                    .max(header_instruction.unwrap_or(Duration::ZERO))
+                    .min(MAX_RETRY_AFTER),
+            ),
         },
     }
 }
@@ -293,6 +301,13 @@ mod tests {
         };
         assert_eq!(classify(Protocol::Auto, &page, NOW), Reply::Throttled { retry_after: None, malformed: false });
         assert_eq!(classify(Protocol::Native, &page, NOW), Reply::Throttled { retry_after: None, malformed: true });
+    }
+
+    #[test]
+    fn a_longer_retry_after_header_wins_over_the_body() {
+        let body = r#"{"state":"queued","ticket":"t","position":5,"eta_seconds":1,"retry_after_ms":0,"advance_per_minute":1}"#;
+        let reply = classify(Protocol::Auto, &Response { retry_after: Some("300"), ..json(503, body) }, NOW);
+        assert!(matches!(reply, Reply::Queued { retry_after, .. } if retry_after == Duration::from_secs(300)));
     }
 
     #[test]

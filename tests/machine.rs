@@ -474,3 +474,83 @@ fn losing_the_network_for_longer_than_the_fail_open_delay_keeps_the_place() {
     m.handle_timeout(back.saturating_add(Duration::from_secs(29)));
     assert!(!drain(&mut m).contains(&Action::FailOpen));
 }
+
+#[test]
+fn an_old_admission_without_a_pass_or_an_old_fail_open_does_not_skip_the_next_rush() {
+    for status in [Status::Admitted { pass: None, expires_at: None }, Status::FailedOpen] {
+        let (_, actions) = queued_machine(21, 3, 5);
+        let mut stored = last_snapshot(&actions).unwrap();
+        stored.status = status.clone();
+        // A reload a minute later is still let in at once, with no request...
+        let mut soon = Machine::new(&config(), 22);
+        soon.handle_start(at(60.0), Some(stored.clone()));
+        let actions = drain(&mut soon);
+        assert_eq!(sends(&actions), 0, "{status:?}");
+        assert!(actions.iter().any(|a| matches!(a, Action::Admit { .. } | Action::FailOpen)));
+        // ...but the next morning, the page asks the gate again.
+        let mut tomorrow = Machine::new(&config(), 23);
+        tomorrow.handle_start(at(86_400.0), Some(stored));
+        let actions = drain(&mut tomorrow);
+        assert_eq!(sends(&actions), 1, "{status:?}");
+        assert!(!actions.iter().any(|a| matches!(a, Action::Admit { .. } | Action::FailOpen)));
+    }
+}
+
+#[test]
+fn a_limit_on_attempts_does_not_stop_fail_open_from_letting_the_user_in() {
+    let mut cfg = config();
+    cfg.max_attempts = Some(2);
+    let mut m = Machine::new(&cfg, 24);
+    m.handle_start(T0, None);
+    drain(&mut m);
+    m.handle_reply(T0, Reply::Unavailable(Unavailable::Timeout));
+    drain(&mut m);
+    let mut failed_open = false;
+    for _ in 0..10 {
+        let Some(now) = m.poll_timeout() else { break };
+        m.handle_timeout(now);
+        for a in drain(&mut m) {
+            match a {
+                Action::Send { .. } => m.handle_reply(now, Reply::Unavailable(Unavailable::Timeout)),
+                Action::FailOpen => failed_open = true,
+                _ => {}
+            }
+        }
+        drain(&mut m);
+    }
+    assert!(failed_open, "status {:?}", m.status());
+}
+
+#[test]
+fn peer_snapshots_set_the_backoff_attempts_rather_than_add_to_them() {
+    let mut cfg = config();
+    cfg.max_attempts = Some(5);
+    let (_, actions) = queued_machine(25, 3, 5);
+    let mut stored = last_snapshot(&actions).unwrap();
+    stored.attempt = 2;
+    stored.status = Status::Throttled;
+    let mut follower = Machine::new(&cfg, 26);
+    follower.handle_role(T0, false);
+    follower.handle_start(T0, Some(stored.clone()));
+    for k in 1..=3 {
+        stored.saved_at += 1_000 * k;
+        follower.handle_peer(at(k as f64), stored.clone());
+    }
+    assert_eq!(follower.snapshot(at(4.0)).attempt, 2);
+}
+
+#[test]
+fn a_late_reply_after_another_tab_let_the_user_in_is_ignored() {
+    let (mut m, actions) = queued_machine(27, 2, 1);
+    let next = m.next_allowed().unwrap();
+    m.handle_timeout(next);
+    drain(&mut m);
+    let mut admitted = last_snapshot(&actions).unwrap();
+    admitted.status = Status::Admitted { pass: Some("p".into()), expires_at: None };
+    admitted.saved_at = next.as_millis() + 1;
+    m.handle_peer(next, admitted);
+    drain(&mut m);
+    m.handle_reply(next, queued(2, 30));
+    assert!(matches!(m.status(), Status::Admitted { .. }));
+    assert_eq!(last_snapshot(&drain(&mut m)), None, "nothing persisted over the admission");
+}

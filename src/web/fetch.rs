@@ -123,9 +123,14 @@ pub fn get(url: &str, timeout: Duration, done: OnFetched) {
         let on_body = Closure::once_into_js(move |value: JsValue| {
             // The timeout runs until here: a stalled body is a timeout too.
             drop(deadline);
-            match value.as_string() {
-                Some(body) => done(Ok(Fetched { body: cut(body, MAX_BODY_BYTES), ..fetched })),
-                None => done(Err(failure())),
+            // Cut on the JS side first, so a proxy's huge page is never copied into wasm
+            // memory (which never shrinks); then to the byte limit on a character boundary.
+            match value.dyn_into::<js_sys::JsString>() {
+                Ok(text) => {
+                    let head = text.slice(0, MAX_BODY_BYTES as u32);
+                    done(Ok(Fetched { body: cut(String::from(head), MAX_BODY_BYTES), ..fetched }))
+                }
+                Err(_) => done(Err(failure())),
             }
         });
         on_settled(&text, on_body);

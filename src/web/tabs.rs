@@ -21,10 +21,10 @@ pub type OnRole = Rc<dyn Fn(bool)>;
 /// How this tab takes part in choosing the poller. Dropping it gives the role up.
 #[derive(Debug)]
 pub enum Tabs {
-    /// Holding, or waiting for, the Web Lock; `release` resolves the promise that holds it.
+    /// Holding, or waiting for, the Web Lock.
     Locks {
-        /// Resolves the held lock's promise, once granted.
-        release: Rc<RefCell<Option<Function>>>,
+        /// Where the lock request stands, shared with the callback that the grant calls.
+        lock: Rc<RefCell<Lock>>,
     },
     /// The heartbeat election.
     Channel {
@@ -49,11 +49,23 @@ impl Tabs {
     }
 }
 
+/// A Web Lock request's state.
+#[derive(Debug)]
+pub enum Lock {
+    /// Requested, not granted yet.
+    Waiting,
+    /// Granted: calling the function resolves the promise that holds it.
+    Held(Function),
+    /// The widget let go before the grant: a late grant must be handed straight back, or the
+    /// lock would stay held for the tab's life and every later tab would wait for it forever.
+    Dropped,
+}
+
 impl Drop for Tabs {
     fn drop(&mut self) {
         match self {
-            Tabs::Locks { release } => {
-                if let Some(resolve) = release.borrow_mut().take() {
+            Tabs::Locks { lock } => {
+                if let Lock::Held(resolve) = lock.replace(Lock::Dropped) {
                     let _ = resolve.call0(&JsValue::NULL);
                 }
             }
@@ -70,13 +82,16 @@ fn locks(name: &str, on_role: OnRole) -> Option<Tabs> {
     let locks = Reflect::get(&navigator, &"locks".into()).ok().filter(JsValue::is_object)?;
     let request: Function = Reflect::get(&locks, &"request".into()).ok()?.dyn_into().ok()?;
 
-    let release = Rc::new(RefCell::new(None::<Function>));
+    let lock = Rc::new(RefCell::new(Lock::Waiting));
     let granted = {
-        let (release, on_role) = (release.clone(), on_role.clone());
+        let (lock, on_role) = (lock.clone(), on_role.clone());
         Closure::once_into_js(move |_lock: JsValue| {
+            if matches!(*lock.borrow(), Lock::Dropped) {
+                return Promise::resolve(&JsValue::UNDEFINED);
+            }
             on_role(true);
             // The lock is held until this promise settles: for the tab's life, or until dropped.
-            Promise::new(&mut |resolve, _reject| *release.borrow_mut() = Some(resolve))
+            Promise::new(&mut |resolve, _reject| *lock.borrow_mut() = Lock::Held(resolve))
         })
     };
     let refused = Closure::once(move |_error: JsValue| {
@@ -86,7 +101,7 @@ fn locks(name: &str, on_role: OnRole) -> Option<Tabs> {
     let pending: Promise = request.call2(&locks, &name.into(), &granted).ok()?.dyn_into().ok()?;
     let _ = pending.catch(&refused);
     refused.forget(); // called at most once, when the lock is refused; a few bytes otherwise
-    Some(Tabs::Locks { release })
+    Some(Tabs::Locks { lock })
 }
 
 fn channel(name: &str, on_role: OnRole) -> Option<Tabs> {
