@@ -95,3 +95,8 @@ loadtest:
 # minute, 5 % give up): the README's table and chart come from this command.
 sim:
 	cargo run --profile native -q -p waitroom-sim -- --chart sim/stampede.svg
+
+# Build outputs (the installed tools in .tools/ and node_modules/ stay).
+clean:
+	cargo clean
+	rm -rf $(PKG) tests/e2e/artifacts
