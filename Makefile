@@ -29,10 +29,11 @@ setup-rust:
 setup-node:
 	@[ -x node_modules/.bin/wasm-opt ] && [ -x node_modules/.bin/terser ] && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error
 
-# Debian's Chromium and ChromeDriver, for wasm-bindgen-test and the end-to-end suite.
+# Debian's Chromium and ChromeDriver, for wasm-bindgen-test and the end-to-end suite, and
+# Debian's nginx, whose limit_req quota page the end-to-end suite puts the widget on.
 setup-browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && [ -x /usr/sbin/nginx ] || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver nginx >/dev/null; }
 
 # The widget: wasm32 release build without the `serde` feature (the gate and the tools keep
 # it), wasm-bindgen glue (minified: it stays an ES module) (`--target web`, imported by the classic

@@ -245,6 +245,24 @@ impl Machine {
         self.maybe_send(now);
     }
 
+    /// Starts on a page that is itself the gate's refusal: a quota page served in place of the
+    /// gate URL (nginx `error_page 503`). Asking again at once would be the early retry the
+    /// widget exists to prevent, so a fresh start waits a backoff delay, plus jitter, as after
+    /// any throttled reply; a restored one keeps its schedule.
+    pub fn handle_start_refused(&mut self, now: Timestamp, restored: Option<Snapshot>) {
+        if restored.is_some() {
+            return self.handle_start(now, restored);
+        }
+        self.started = true;
+        self.status = Status::Throttled;
+        self.last_update = Some(now);
+        // At least the base delay: full jitter alone could ask again within milliseconds.
+        let own = self.backoff.next().unwrap_or(self.base_delay).max(self.base_delay);
+        self.schedule(now, own, RETRY_JITTER_CAP);
+        self.persist(now);
+        self.actions.push_back(Action::Render);
+    }
+
     /// Tells whether this tab runs the polling loop (holds the cross-tab lock). Followers never
     /// send; they mirror the leader through [`Machine::handle_peer`].
     pub fn handle_role(&mut self, now: Timestamp, leader: bool) {

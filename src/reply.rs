@@ -195,23 +195,28 @@ pub fn from_wire(body: StatusReply, status: u16, header_instruction: Option<Dura
                 ticket: q.ticket,
                 position: q.position,
                 eta: Duration::from_secs(q.eta_seconds).min(MAX_ETA),
-                // The later of the body's and the header's instruction (a CDN in front of the
-                // gate may add a longer Retry-After): never earlier than either says.
-                retry_after: Duration::from_millis(q.retry_after_ms)
-                    .max(header_instruction.unwrap_or(Duration::ZERO))
-                    .min(MAX_RETRY_AFTER),
+                retry_after: later_instruction(q.retry_after_ms, header_instruction),
                 advance_per_minute: advance,
             }
         }
         StatusReply::Closed(c) => Reply::Closed {
             message: c.message.map(|m| cut(&m, MAX_MESSAGE_CHARS)),
-            retry_after: Some(
-                Duration::from_millis(c.retry_after_ms)
-                    .max(header_instruction.unwrap_or(Duration::ZERO))
-                    .min(MAX_RETRY_AFTER),
-            ),
+            retry_after: Some(later_instruction(c.retry_after_ms, header_instruction)),
         },
     }
+}
+
+/// The body's instruction (ms), unless the header says to wait longer: a CDN or proxy in front
+/// of the gate may add its own, longer `Retry-After`. The gate's own header is the body's value
+/// rounded up to whole seconds, so a header within a second of the body is that same
+/// instruction, and the body's precision (the slot the gate planned) is kept.
+fn later_instruction(body_ms: u64, header: Option<Duration>) -> Duration {
+    let body = Duration::from_millis(body_ms);
+    match header {
+        Some(h) if h > body + Duration::from_secs(1) => h,
+        _ => body,
+    }
+    .min(MAX_RETRY_AFTER)
 }
 
 /// Tickets and passes are echoed back in a URL or a form: printable ASCII only, bounded.

@@ -554,3 +554,17 @@ fn a_late_reply_after_another_tab_let_the_user_in_is_ignored() {
     assert!(matches!(m.status(), Status::Admitted { .. }));
     assert_eq!(last_snapshot(&drain(&mut m)), None, "nothing persisted over the admission");
 }
+
+#[test]
+fn on_the_quota_page_itself_the_first_request_waits_a_backoff() {
+    let mut m = Machine::new(&config(), 28);
+    m.handle_start_refused(T0, None);
+    let actions = drain(&mut m);
+    assert_eq!(sends(&actions), 0, "the page load was the attempt: no second request at once");
+    assert_eq!(m.view(T0).phase, Phase::Throttled);
+    let next = m.next_allowed().unwrap();
+    assert!(next >= at(1.0) && next <= at(1.5), "at least the base delay, plus jitter: {next:?}");
+    assert_eq!(last_snapshot(&actions).unwrap().next_at, next.as_millis(), "F5 keeps the schedule");
+    m.handle_timeout(next);
+    assert_eq!(sends(&drain(&mut m)), 1);
+}

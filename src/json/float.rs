@@ -134,109 +134,10 @@ fn round(q: u64, e2: i64, sticky: bool) -> Option<f64> {
     Some(f64::from_bits((((e + 1074) as u64) << 52) + m))
 }
 
-/// Appends `x` as the shortest decimal that reads back as `x` (at most 17 digits), in the
-/// layout of JavaScript's `Number.prototype.toString`; a non-finite `x` is written `0`.
-pub(super) fn write(out: &mut String, x: f64) {
-    if !x.is_finite() {
-        out.push('0');
-        return;
-    }
-    if x.is_sign_negative() {
-        out.push('-');
-    }
-    let x = x.abs();
-    if x == 0.0 {
-        out.push('0');
-        return;
-    }
-    // x = m × 2^e exactly, then exactly m × 5^-e × 10^e when e < 0: every digit is known.
-    let bits = x.to_bits();
-    let field = (bits >> 52) as i64;
-    let (m, e) = match field {
-        0 => (bits, -1074),
-        _ => ((bits & ((1 << 52) - 1)) | (1 << 52), field - 1075),
-    };
-    let mut n = Big::from_u64(m);
-    let exp10 = if e >= 0 {
-        n.shl(e as u32);
-        0
-    } else {
-        n.mul_pow5(e.unsigned_abs() as u32);
-        e
-    };
-    let exact = n.decimal();
-    for precision in 1..=17 {
-        let (digits, exp10) = round_digits(&exact, exp10, precision);
-        if precision == 17 || from_decimal(&digits, exp10) == Some(x) {
-            return layout(out, &digits, exp10);
-        }
-    }
-}
-
-/// `digits × 10^exp10` rounded (half up) to `precision` significant digits.
-fn round_digits(digits: &[u8], exp10: i64, precision: usize) -> (Vec<u8>, i64) {
-    if digits.len() <= precision {
-        return (digits.to_vec(), exp10);
-    }
-    let mut kept = digits[..precision].to_vec();
-    let exp10 = exp10 + (digits.len() - precision) as i64;
-    if digits[precision] >= b'5' {
-        for d in kept.iter_mut().rev() {
-            if *d == b'9' {
-                *d = b'0';
-            } else {
-                *d += 1;
-                return (kept, exp10);
-            }
-        }
-        // All nines: 999 + 1 = 1000.
-        return (vec![b'1'], exp10 + precision as i64);
-    }
-    (kept, exp10)
-}
-
-/// Writes `digits × 10^exp10` positionally, or with an exponent when that would take more than
-/// 21 integer digits or 6 leading zeros (where JavaScript switches too).
-fn layout(out: &mut String, digits: &[u8], exp10: i64) {
-    let end = digits.len() - digits.iter().rev().take_while(|&&d| d == b'0').count();
-    let exp10 = exp10 + (digits.len() - end) as i64;
-    let digits = &digits[..end];
-    let point = digits.len() as i64 + exp10; // digits before the decimal point
-    let push = |out: &mut String, d: &[u8]| d.iter().for_each(|&d| out.push(char::from(d)));
-    let zeros = |out: &mut String, n: i64| (0..n).for_each(|_| out.push('0'));
-    if (1..=21).contains(&point) {
-        let split = (point as usize).min(digits.len());
-        push(out, &digits[..split]);
-        zeros(out, point - split as i64);
-        if split < digits.len() {
-            out.push('.');
-            push(out, &digits[split..]);
-        }
-    } else if (-5..=0).contains(&point) {
-        out.push_str("0.");
-        zeros(out, -point);
-        push(out, digits);
-    } else {
-        push(out, &digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            push(out, &digits[1..]);
-        }
-        out.push('e');
-        if point <= 0 {
-            out.push('-');
-        }
-        super::push_u64(out, (point - 1).unsigned_abs());
-    }
-}
-
 /// A non-negative big integer, little-endian base 2^32: just the operations above need.
 struct Big(Vec<u32>);
 
 impl Big {
-    fn from_u64(n: u64) -> Big {
-        Big(vec![n as u32, (n >> 32) as u32])
-    }
 
     fn mul_small(&mut self, factor: u32) {
         let mut carry = 0u64;
@@ -270,13 +171,6 @@ impl Big {
         self.mul_small(10u32.pow(k));
     }
 
-    fn mul_pow5(&mut self, mut k: u32) {
-        while k >= 13 {
-            self.mul_small(1_220_703_125); // 5^13
-            k -= 13;
-        }
-        self.mul_small(5u32.pow(k));
-    }
 
     fn trim(&mut self) {
         while self.0.len() > 1 && self.0.last() == Some(&0) {
@@ -332,32 +226,5 @@ impl Big {
         self.trim();
     }
 
-    /// Divides in place and returns the remainder.
-    fn div_small(&mut self, divisor: u32) -> u32 {
-        let mut rem = 0u64;
-        for limb in self.0.iter_mut().rev() {
-            let v = (rem << 32) | u64::from(*limb);
-            *limb = (v / u64::from(divisor)) as u32;
-            rem = v % u64::from(divisor);
-        }
-        self.trim();
-        rem as u32
-    }
 
-    /// The decimal digits, ASCII, most significant first.
-    fn decimal(mut self) -> Vec<u8> {
-        let mut reversed = Vec::new();
-        while !self.is_zero() {
-            let mut chunk = self.div_small(1_000_000_000);
-            for _ in 0..9 {
-                reversed.push(b'0' + (chunk % 10) as u8);
-                chunk /= 10;
-            }
-        }
-        while reversed.last() == Some(&b'0') {
-            reversed.pop();
-        }
-        reversed.reverse();
-        reversed
-    }
 }
