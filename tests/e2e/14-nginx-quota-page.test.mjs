@@ -4,7 +4,7 @@
 // lets a request through, takes the pupil there. Real nginx (Debian), real Chromium.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,6 +46,9 @@ async function startNginx(rate) {
   mkdirSync(root);
   writeFileSync(join(root, "login.html"), LOGIN);
   writeFileSync(join(root, "quota.html"), QUOTA);
+  // Copies, not aliases into the checkout: nginx's workers may not be allowed to read it.
+  cpSync(join(WWW, "waitroom.js"), join(root, "waitroom.js"));
+  cpSync(join(WWW, "pkg"), join(root, "pkg"), { recursive: true });
   const port = await freePort();
   writeFileSync(join(dir, "nginx.conf"), `
 daemon off;
@@ -69,8 +72,6 @@ http {
       try_files /login.html =404;
     }
     location = /quota.html { internal; }
-    location = /waitroom.js { alias ${WWW}/waitroom.js; }
-    location /pkg/ { alias ${WWW}/pkg/; }
   }
 }`);
   const child = spawn(NGINX, ["-c", join(dir, "nginx.conf"), "-p", dir], { stdio: ["ignore", "ignore", "pipe"] });
