@@ -145,7 +145,11 @@ impl QueueConfig {
     /// Sets the no-show rate expected before any is observed (clamped to 0–0.9).
     #[must_use]
     pub fn with_expected_no_show(mut self, rate: f64) -> Self {
-        self.expected_no_show = if rate.is_finite() { rate.clamp(0.0, MAX_NO_SHOW_RATE) } else { 0.0 };
+        self.expected_no_show = if rate.is_finite() {
+            rate.clamp(0.0, MAX_NO_SHOW_RATE)
+        } else {
+            0.0
+        };
         self
     }
 
@@ -412,7 +416,8 @@ impl Queue {
     /// judgements of which `k` no-shows, `(k + 20 e) / (n + 20)`, where `n` stops growing at
     /// 2 000 (older judgements fade out).
     pub fn no_show_rate(&self) -> f64 {
-        let estimate = (self.no_show_mean * self.judgements + self.config.expected_no_show * PRIOR_SHOWS)
+        let estimate = (self.no_show_mean * self.judgements
+            + self.config.expected_no_show * PRIOR_SHOWS)
             / (self.judgements + PRIOR_SHOWS);
         estimate.min(MAX_NO_SHOW_RATE)
     }
@@ -803,7 +808,9 @@ mod tests {
     #[test]
     fn an_expected_no_show_rate_spaces_the_first_told_times_before_any_is_observed() {
         let told = |expected: f64| {
-            let config = QueueConfig::new(60.0).with_burst(1.0).with_expected_no_show(expected);
+            let config = QueueConfig::new(60.0)
+                .with_burst(1.0)
+                .with_expected_no_show(expected);
             let mut queue = Queue::new(config, at(0));
             queue.visit(at(0), Visit::Fresh);
             (0..3)
@@ -815,8 +822,18 @@ mod tests {
         assert_eq!(told(0.0), [1_000, 2_000, 3_000]);
         assert_eq!(told(0.5), [1_000, 1_556, 2_112]);
         // Out-of-range expectations are clamped, never trusted.
-        assert_eq!(QueueConfig::new(60.0).with_expected_no_show(7.0).expected_no_show, MAX_NO_SHOW_RATE);
-        assert_eq!(QueueConfig::new(60.0).with_expected_no_show(f64::NAN).expected_no_show, 0.0);
+        assert_eq!(
+            QueueConfig::new(60.0)
+                .with_expected_no_show(7.0)
+                .expected_no_show,
+            MAX_NO_SHOW_RATE
+        );
+        assert_eq!(
+            QueueConfig::new(60.0)
+                .with_expected_no_show(f64::NAN)
+                .expected_no_show,
+            0.0
+        );
     }
 
     #[test]
@@ -829,10 +846,16 @@ mod tests {
         let (c, _, back) = queued(queue.visit(at(0), Visit::Fresh)); // told at 3 s
         assert_eq!(back, Duration::from_secs(3));
         // Half a token in the bucket: nothing is wasted yet, so an early visit waits its turn.
-        assert_eq!(queued(queue.visit(at(500), Visit::Ticket(c))).2, Duration::from_millis(2_500));
+        assert_eq!(
+            queued(queue.visit(at(500), Visit::Ticket(c))).2,
+            Duration::from_millis(2_500)
+        );
         // At 1.5 s the holder told for 1 s is absent and the bucket is filling up towards its
         // cap: the present holder takes that slot instead of letting it go to waste.
-        assert_eq!(queue.visit(at(1_500), Visit::Ticket(c)), Decision::Admitted { seq: Some(c) });
+        assert_eq!(
+            queue.visit(at(1_500), Visit::Ticket(c)),
+            Decision::Admitted { seq: Some(c) }
+        );
     }
 
     #[test]

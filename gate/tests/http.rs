@@ -260,7 +260,10 @@ async fn an_expired_ticket_goes_to_the_back_of_the_queue() {
         "behind the two who came while it was away"
     );
     // First in line now, and the slot its absent predecessor left would otherwise be wasted.
-    assert_eq!(gate.status(Some(holder.ticket())).await.status, StatusCode::OK);
+    assert_eq!(
+        gate.status(Some(holder.ticket())).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
