@@ -313,6 +313,14 @@ impl StatusAnswer {
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after_s.map(Duration::from_secs)
     }
+
+    /// This answer as the widget's state machine receives it, through the same range checks
+    /// as an HTTP reply ([`waitroom::reply::from_wire`]) but without the JSON: for in-process
+    /// drivers (the demo crowd, tests in virtual time).
+    pub fn into_reply(self) -> waitroom::reply::Reply {
+        let retry_after = self.retry_after();
+        waitroom::reply::from_wire(self.body, self.status, retry_after)
+    }
 }
 
 /// The `/waitroom` API, without a fallback, so that other routers (the demo) can be merged in.

@@ -8,7 +8,6 @@ use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE};
 use reqwest::StatusCode;
 use waitroom::config::Config;
 use waitroom::machine::{Action, Machine};
-use waitroom::reply::from_wire;
 use waitroom::time::Timestamp;
 use waitroom::wire::{StatusReply, STATUS_PATH, TICKET_PARAM};
 use waitroom_gate::demo::{self, CrowdConfig, CSP, LOGIN_PATH};
@@ -214,8 +213,7 @@ async fn visitor(state: Arc<GateState>) -> (Vec<u64>, Timestamp) {
                     if let StatusReply::Queued(queued) = &answer.body {
                         positions.push(queued.position);
                     }
-                    let retry_after = answer.retry_after();
-                    machine.handle_reply(now, from_wire(answer.body, answer.status, retry_after));
+                    machine.handle_reply(now, answer.into_reply());
                 }
                 Action::Admit { .. } => return (positions, state.now()),
                 other => assert!(

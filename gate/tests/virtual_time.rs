@@ -4,7 +4,8 @@
 //! seconds at one in-process gate admitting 120 per minute. Events sit in a binary heap; every
 //! request and reply takes a fixed latency. Replies go through the gate's own
 //! [`GateState::answer`] (signed tickets and passes included) and the widget's own
-//! [`from_wire`], so both halves are the production code; only the network and the clock are
+//! `waitroom::reply::from_wire` (through `StatusAnswer::into_reply`), so both halves are the
+//! production code; only the network and the clock are
 //! simulated, as in quinn-proto's tests.
 
 use std::cmp::Reverse;
@@ -13,7 +14,6 @@ use std::sync::Arc;
 
 use waitroom::config::Config;
 use waitroom::machine::{Action, Machine};
-use waitroom::reply::from_wire;
 use waitroom::rng::Rng;
 use waitroom::time::Timestamp;
 use waitroom::wire::STATUS_PATH;
@@ -126,8 +126,7 @@ impl World {
                     continue;
                 }
                 Event::AtBrowser(answer) => {
-                    let retry_after = answer.retry_after();
-                    let reply = from_wire(answer.body, answer.status, retry_after);
+                    let reply = answer.into_reply();
                     self.users[user].machine.handle_reply(now, reply);
                 }
             }

@@ -1,9 +1,10 @@
 //! The demo's synthetic crowd: users who queue ahead of the real visitor.
 //!
 //! Each synthetic user is the core's own [`Machine`], driven in-process against the gate's
-//! [`GateState::answer`] (no HTTP, same tickets, same replies through [`from_wire`]), with
-//! tokio timers for [`Machine::poll_timeout`]. The crowd keeps the queue topped up at about
-//! `target` waiting tickets: new users arrive a little faster than the gate admits, but only
+//! [`GateState::answer`] (no HTTP, same tickets, same replies through
+//! [`StatusAnswer::into_reply`](crate::server::StatusAnswer::into_reply)), with tokio timers
+//! for [`Machine::poll_timeout`]. The crowd keeps the queue topped up at about `target` waiting
+//! tickets: new users arrive a little faster than the gate admits, but only
 //! while the queue is below the target, all at once when it has run short; a few give up on the
 //! way, as people do.
 
@@ -14,7 +15,6 @@ use tokio::task::JoinSet;
 use tracing::debug;
 use waitroom::config::Config;
 use waitroom::machine::{Action, Machine};
-use waitroom::reply::from_wire;
 use waitroom::rng::Rng;
 use waitroom::wire::STATUS_PATH;
 
@@ -112,8 +112,7 @@ async fn user(state: Arc<GateState>, seed: u64, gives_up_after: Option<Duration>
                 Action::Send { ticket, .. } => {
                     let now = state.now();
                     let answer = state.answer(now, ticket.as_deref());
-                    let retry_after = answer.retry_after();
-                    machine.handle_reply(now, from_wire(answer.body, answer.status, retry_after));
+                    machine.handle_reply(now, answer.into_reply());
                 }
                 Action::Admit { .. } | Action::FailOpen => return,
                 Action::Persist(_) | Action::Render => {}
