@@ -183,7 +183,6 @@ pub struct Machine {
     started: bool,
     leader: bool,
     online: bool,
-    visible: bool,
     actions: VecDeque<Action>,
 }
 
@@ -209,7 +208,6 @@ impl Machine {
             started: false,
             leader: true,
             online: true,
-            visible: true,
             actions: VecDeque::new(),
         }
     }
@@ -398,7 +396,6 @@ impl Machine {
     /// The page was hidden or shown. A hidden tab keeps its schedule (browsers slow its timers
     /// down); when it is shown again a request that fell due meanwhile goes out.
     pub fn handle_visibility(&mut self, now: Timestamp, visible: bool) {
-        self.visible = visible;
         if visible {
             self.actions.push_back(Action::Render);
             self.maybe_send(now);
