@@ -81,7 +81,10 @@ mod tests {
             phase,
             position,
             ahead: position.map(|p| p.saturating_sub(1)),
-            eta: position.map(|_| EtaRange { low: Duration::from_secs(120), high: Duration::from_secs(300) }),
+            eta: position.map(|_| EtaRange {
+                low: Duration::from_secs(120),
+                high: Duration::from_secs(300),
+            }),
             progress_percent: None,
             next_attempt_in: None,
             last_update: None,
@@ -91,9 +94,16 @@ mod tests {
     }
 
     /// Feeds one view per second from `from` to `to` seconds with the position given by `pos`.
-    fn speak_each_second(a: &mut Announcer, from: u64, to: u64, pos: impl Fn(u64) -> u64) -> Vec<(u64, String)> {
+    fn speak_each_second(
+        a: &mut Announcer,
+        from: u64,
+        to: u64,
+        pos: impl Fn(u64) -> u64,
+    ) -> Vec<(u64, String)> {
         (from..=to)
-            .filter_map(|s| a.update(at(s), &view(Phase::Queued, Some(pos(s))), &fr()).map(|t| (s, t)))
+            .filter_map(|s| {
+                a.update(at(s), &view(Phase::Queued, Some(pos(s))), &fr()).map(|t| (s, t))
+            })
             .collect()
     }
 

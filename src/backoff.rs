@@ -253,24 +253,29 @@ mod tests {
     fn full_jitter_sequence_is_frozen_for_seed_42() {
         assert_eq!(millis(Backoff::seeded(42), 10), FROZEN_FULL_42);
     }
-    const FROZEN_FULL_42: [u64; 10] = [742, 319, 1_114, 2_753, 608, 27_784, 13_978, 96_076, 40_792, 74_218];
+    const FROZEN_FULL_42: [u64; 10] =
+        [742, 319, 1_114, 2_753, 608, 27_784, 13_978, 96_076, 40_792, 74_218];
 
     #[test]
     fn equal_jitter_sequence_is_frozen_for_seed_42() {
         assert_eq!(millis(Backoff::seeded(42).with_jitter(Jitter::Equal), 10), FROZEN_EQUAL_42);
     }
-    const FROZEN_EQUAL_42: [u64; 10] = [871, 1_160, 2_557, 5_377, 8_304, 29_892, 38_989, 108_038, 80_396, 97_109];
+    const FROZEN_EQUAL_42: [u64; 10] =
+        [871, 1_160, 2_557, 5_377, 8_304, 29_892, 38_989, 108_038, 80_396, 97_109];
 
     #[test]
     fn decorrelated_jitter_sequence_is_frozen_for_seed_42() {
         let b = Backoff::seeded(42).with_jitter(Jitter::Decorrelated);
         assert_eq!(millis(b, 10), FROZEN_DECORRELATED_42);
     }
-    const FROZEN_DECORRELATED_42: [u64; 10] = [2_483, 2_031, 2_419, 3_153, 1_321, 3_573, 3_122, 7_698, 8_510, 16_171];
+    const FROZEN_DECORRELATED_42: [u64; 10] =
+        [2_483, 2_031, 2_419, 3_153, 1_321, 3_573, 3_122, 7_698, 8_510, 16_171];
 
     #[test]
     fn different_seeds_spread_users_rejected_together() {
-        let first: Vec<u64> = (0..100).map(|seed| millis(Backoff::seeded(seed).with_jitter(Jitter::Full), 4)[3]).collect();
+        let first: Vec<u64> = (0..100)
+            .map(|seed| millis(Backoff::seeded(seed).with_jitter(Jitter::Full), 4)[3])
+            .collect();
         let mut distinct = first.clone();
         distinct.sort_unstable();
         distinct.dedup();

@@ -219,7 +219,9 @@ impl fmt::Display for ConfigWarning {
             WarningKind::Skipped => ("skipped", ""),
             _ => ("using ", self.default_used.as_str()),
         };
-        f.write_str(&[&self.attribute, ": `", &echo, "` ", &self.reason, "; ", outcome, used].concat())
+        f.write_str(
+            &[&self.attribute, ": `", &echo, "` ", &self.reason, "; ", outcome, used].concat(),
+        )
     }
 }
 
@@ -335,7 +337,9 @@ impl Config {
 
         let gate = match get("data-gate") {
             None | Some("") => return Err(ConfigError::MissingGate),
-            Some(g) if !is_url_like(g) => return Err(ConfigError::InvalidGate { value: g.to_string() }),
+            Some(g) if !is_url_like(g) => {
+                return Err(ConfigError::InvalidGate { value: g.to_string() })
+            }
             Some(g) => g,
         };
 
@@ -348,7 +352,16 @@ impl Config {
             match key {
                 "data-gate" => {}
                 "data-protocol" => {
-                    config.protocol = keyword(w, key, value, &[("auto", Protocol::Auto), ("http", Protocol::Http), ("native", Protocol::Native)]);
+                    config.protocol = keyword(
+                        w,
+                        key,
+                        value,
+                        &[
+                            ("auto", Protocol::Auto),
+                            ("http", Protocol::Http),
+                            ("native", Protocol::Native),
+                        ],
+                    );
                 }
                 "data-guard" => config.guard = text(value),
                 "data-lang" => config.lang = lang(w, value),
@@ -357,15 +370,43 @@ impl Config {
                 "data-base-delay" => config.base_delay = millis(w, key, value, BASE_DELAY),
                 "data-max-delay" => config.max_delay = millis(w, key, value, MAX_DELAY),
                 "data-jitter" => {
-                    config.jitter = keyword(w, key, value, &[("full", Jitter::Full), ("equal", Jitter::Equal), ("decorrelated", Jitter::Decorrelated)]);
+                    config.jitter = keyword(
+                        w,
+                        key,
+                        value,
+                        &[
+                            ("full", Jitter::Full),
+                            ("equal", Jitter::Equal),
+                            ("decorrelated", Jitter::Decorrelated),
+                        ],
+                    );
                 }
                 "data-timeout" => config.timeout = millis(w, key, value, TIMEOUT),
                 "data-redirect" => config.redirect = redirect(w, value),
                 "data-redirect-allow" => config.redirect_allow = redirect_allow(w, value),
-                "data-fail" => config.fail = keyword(w, key, value, &[("open", FailPolicy::Open), ("closed", FailPolicy::Closed)]),
-                "data-fail-open-after" => config.fail_open_after = millis(w, key, value, FAIL_OPEN_AFTER),
-                "data-check" => config.check = keyword(w, key, value, &[("load", Check::Load), ("submit", Check::Submit)]),
-                "data-theme" => config.theme = keyword(w, key, value, &[("auto", Theme::Auto), ("light", Theme::Light), ("dark", Theme::Dark)]),
+                "data-fail" => {
+                    config.fail = keyword(
+                        w,
+                        key,
+                        value,
+                        &[("open", FailPolicy::Open), ("closed", FailPolicy::Closed)],
+                    )
+                }
+                "data-fail-open-after" => {
+                    config.fail_open_after = millis(w, key, value, FAIL_OPEN_AFTER)
+                }
+                "data-check" => {
+                    config.check =
+                        keyword(w, key, value, &[("load", Check::Load), ("submit", Check::Submit)])
+                }
+                "data-theme" => {
+                    config.theme = keyword(
+                        w,
+                        key,
+                        value,
+                        &[("auto", Theme::Auto), ("light", Theme::Light), ("dark", Theme::Dark)],
+                    )
+                }
                 "data-pass-field" => config.pass_field = pass_field(w, value),
                 "data-max-attempts" => config.max_attempts = max_attempts(w, value),
                 _ => w.push(ConfigWarning {
@@ -420,13 +461,23 @@ fn text(value: &str) -> Option<String> {
 
 /// One of `options`, matched case-insensitively; on no match, a warning and the first option
 /// (the default). The array type makes an empty option list impossible.
-fn keyword<T: Copy, const N: usize>(w: &mut Vec<ConfigWarning>, key: &str, value: &str, options: &[(&str, T); N]) -> T {
+fn keyword<T: Copy, const N: usize>(
+    w: &mut Vec<ConfigWarning>,
+    key: &str,
+    value: &str,
+    options: &[(&str, T); N],
+) -> T {
     if let Some((_, v)) = options.iter().find(|(name, _)| name.eq_ignore_ascii_case(value)) {
         return *v;
     }
     let names: Vec<&str> = options.iter().map(|(name, _)| *name).collect();
     let (default_name, default) = options[0];
-    w.push(ConfigWarning::replaced(key, value, ["is not one of ", &names.join(", ")].concat(), default_name));
+    w.push(ConfigWarning::replaced(
+        key,
+        value,
+        ["is not one of ", &names.join(", ")].concat(),
+        default_name,
+    ));
     default
 }
 
@@ -438,7 +489,12 @@ fn lang(w: &mut Vec<ConfigWarning>, value: &str) -> LangSetting {
         "fr" => LangSetting::Fr,
         "en" => LangSetting::En,
         _ => {
-            w.push(ConfigWarning::replaced("data-lang", value, "is not one of auto, fr, en", "auto"));
+            w.push(ConfigWarning::replaced(
+                "data-lang",
+                value,
+                "is not one of auto, fr, en",
+                "auto",
+            ));
             LangSetting::Auto
         }
     }
@@ -446,25 +502,47 @@ fn lang(w: &mut Vec<ConfigWarning>, value: &str) -> LangSetting {
 
 fn millis(w: &mut Vec<ConfigWarning>, key: &str, value: &str, range: Range) -> Duration {
     let Some(n) = parse_count(value) else {
-        w.push(ConfigWarning::replaced(key, value, "is not a number of milliseconds", &decimal(range.default)));
+        w.push(ConfigWarning::replaced(
+            key,
+            value,
+            "is not a number of milliseconds",
+            &decimal(range.default),
+        ));
         return Duration::from_millis(range.default);
     };
     Duration::from_millis(clamp(w, key, value, n, range, " ms"))
 }
 
 /// Out of range: the nearest bound keeps as much of the operator's intent as is safe.
-fn clamp(w: &mut Vec<ConfigWarning>, key: &str, value: &str, n: Option<u64>, range: Range, unit: &str) -> u64 {
+fn clamp(
+    w: &mut Vec<ConfigWarning>,
+    key: &str,
+    value: &str,
+    n: Option<u64>,
+    range: Range,
+    unit: &str,
+) -> u64 {
     match n {
         Some(n) if n < range.min => {
             let min = decimal(range.min);
-            w.push(ConfigWarning::replaced(key, value, ["is below the minimum ", &min, unit].concat(), &min));
+            w.push(ConfigWarning::replaced(
+                key,
+                value,
+                ["is below the minimum ", &min, unit].concat(),
+                &min,
+            ));
             range.min
         }
         Some(n) if n <= range.max => n,
         // Too many digits for u64 is above the maximum too.
         _ => {
             let max = decimal(range.max);
-            w.push(ConfigWarning::replaced(key, value, ["is above the maximum ", &max, unit].concat(), &max));
+            w.push(ConfigWarning::replaced(
+                key,
+                value,
+                ["is above the maximum ", &max, unit].concat(),
+                &max,
+            ));
             range.max
         }
     }
@@ -510,7 +588,8 @@ fn redirect_allow(w: &mut Vec<ConfigWarning>, value: &str) -> Vec<String> {
         w.push(ConfigWarning {
             attribute: "data-redirect-allow".to_string(),
             value: bad.join(" "),
-            reason: "is not an origin like https://ent.example.fr (scheme and host, no path)".to_string(),
+            reason: "is not an origin like https://ent.example.fr (scheme and host, no path)"
+                .to_string(),
             default_used: String::new(),
             kind: WarningKind::Skipped,
         });
@@ -537,10 +616,17 @@ fn normalise_origin(entry: &str) -> Option<String> {
         _ => (authority, None),
     };
     let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        Some(ipv6) => !ipv6.is_empty() && ipv6.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.')),
-        None => !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')),
+        Some(ipv6) => {
+            !ipv6.is_empty()
+                && ipv6.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.'))
+        }
+        None => {
+            !host.is_empty()
+                && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        }
     };
-    let port_ok = port.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok());
+    let port_ok =
+        port.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok());
     (host_ok && port_ok).then(|| [scheme, "://", authority].concat())
 }
 
@@ -569,7 +655,12 @@ fn max_attempts(w: &mut Vec<ConfigWarning>, value: &str) -> Option<u32> {
     }
     match parse_count(value) {
         None => {
-            w.push(ConfigWarning::replaced(KEY, value, "is not a number of attempts or none", "none"));
+            w.push(ConfigWarning::replaced(
+                KEY,
+                value,
+                "is not a number of attempts or none",
+                "none",
+            ));
             None
         }
         Some(Some(0)) => None,
@@ -605,7 +696,10 @@ mod tests {
     #[test]
     fn missing_or_blank_gate_keeps_the_widget_out_of_the_way() {
         assert_eq!(Config::from_attributes([("src", "x.js")]), Err(ConfigError::MissingGate));
-        assert_eq!(Config::from_attributes([("data-gate", "  \t ")]), Err(ConfigError::MissingGate));
+        assert_eq!(
+            Config::from_attributes([("data-gate", "  \t ")]),
+            Err(ConfigError::MissingGate)
+        );
         assert_eq!(
             ConfigError::MissingGate.to_string(),
             "data-gate is missing: waitroom stays out of the way"
@@ -622,7 +716,9 @@ mod tests {
 
     #[test]
     fn gate_is_trimmed_and_attribute_names_are_case_insensitive() {
-        let (config, _) = Config::from_attributes([("DATA-GATE", "  https://gate.example.fr/status \n")]).unwrap();
+        let (config, _) =
+            Config::from_attributes([("DATA-GATE", "  https://gate.example.fr/status \n")])
+                .unwrap();
         assert_eq!(config.gate, "https://gate.example.fr/status");
     }
 
@@ -725,13 +821,17 @@ mod tests {
             let (config, warnings) = parse(&attrs);
             assert_eq!(config.base_delay, Duration::from_secs(5));
             assert_eq!(config.max_delay, Duration::from_secs(120));
-            assert_eq!(warnings, ["data-max-delay: `2000` is below data-base-delay (5000); using 120000"]);
+            assert_eq!(
+                warnings,
+                ["data-max-delay: `2000` is below data-base-delay (5000); using 120000"]
+            );
         }
     }
 
     #[test]
     fn bad_keywords_warn_with_the_choices() {
-        let (config, warnings) = parse(&[("data-jitter", "gaussian"), ("data-fail", "maybe"), ("data-protocol", "")]);
+        let (config, warnings) =
+            parse(&[("data-jitter", "gaussian"), ("data-fail", "maybe"), ("data-protocol", "")]);
         assert_eq!(config.jitter, Jitter::Full);
         assert_eq!(config.fail, FailPolicy::Open);
         assert_eq!(
@@ -767,14 +867,22 @@ mod tests {
         ]);
         assert_eq!(
             warnings,
-            ["data-frobnicate: unknown attribute; ignored", "data-waitroom-debug: unknown attribute; ignored"]
+            [
+                "data-frobnicate: unknown attribute; ignored",
+                "data-waitroom-debug: unknown attribute; ignored"
+            ]
         );
     }
 
     #[test]
     fn empty_text_attributes_count_as_absent() {
-        let (config, warnings) =
-            parse(&[("data-title", " "), ("data-message", ""), ("data-guard", ""), ("data-redirect", ""), ("data-pass-field", "")]);
+        let (config, warnings) = parse(&[
+            ("data-title", " "),
+            ("data-message", ""),
+            ("data-guard", ""),
+            ("data-redirect", ""),
+            ("data-pass-field", ""),
+        ]);
         assert!(warnings.is_empty());
         assert_eq!(config, Config::for_gate("/waitroom/api/status"));
     }
@@ -801,7 +909,10 @@ mod tests {
 
     #[test]
     fn pass_field_must_be_a_plain_name() {
-        assert_eq!(parse(&[("data-pass-field", "wr-pass_2")]).0.pass_field.as_deref(), Some("wr-pass_2"));
+        assert_eq!(
+            parse(&[("data-pass-field", "wr-pass_2")]).0.pass_field.as_deref(),
+            Some("wr-pass_2")
+        );
         let long = "a".repeat(65);
         for bad in ["a b", "pass\"><script>", "é", long.as_str()] {
             let (config, warnings) = parse(&[("data-pass-field", bad)]);
@@ -823,7 +934,10 @@ mod tests {
         assert_eq!(warnings, ["data-max-attempts: `5000` is above the maximum 1000; using 1000"]);
         let (config, warnings) = parse(&[("data-max-attempts", "-1")]);
         assert_eq!(config.max_attempts, None);
-        assert_eq!(warnings, ["data-max-attempts: `-1` is not a number of attempts or none; using none"]);
+        assert_eq!(
+            warnings,
+            ["data-max-attempts: `-1` is not a number of attempts or none; using none"]
+        );
     }
 
     #[test]
@@ -862,14 +976,19 @@ mod tests {
         // A value no attribute accepts: each known attribute either warns naming itself or
         // (free text) accepts it, but none may be reported as unknown.
         for doc in ATTRIBUTES {
-            let result = Config::from_attributes([("data-gate", "/g"), (doc.name, "bogus value\u{1}")]);
+            let result =
+                Config::from_attributes([("data-gate", "/g"), (doc.name, "bogus value\u{1}")]);
             if doc.name == "data-gate" {
                 assert!(result.is_err());
                 continue;
             }
             let (_, warnings) = result.unwrap();
             assert!(warnings.iter().all(|w| w.attribute == doc.name), "{}: {warnings:?}", doc.name);
-            assert!(warnings.iter().all(|w| w.kind != WarningKind::Unknown), "{} is not parsed", doc.name);
+            assert!(
+                warnings.iter().all(|w| w.kind != WarningKind::Unknown),
+                "{} is not parsed",
+                doc.name
+            );
         }
         // And the reverse: names the parser knows must all be in the table. The parser's list is
         // the match in from_attributes; probe every name that appears in this file's source.
@@ -880,7 +999,10 @@ mod tests {
                 Ok((_, warnings)) => warnings.iter().any(|w| w.kind == WarningKind::Unknown),
                 Err(_) => false, // data-gate itself
             };
-            assert!(unknown || documented.contains(&name), "{name} is parsed but not in ATTRIBUTES");
+            assert!(
+                unknown || documented.contains(&name),
+                "{name} is parsed but not in ATTRIBUTES"
+            );
         }
         assert_eq!(ATTRIBUTES.len(), 18);
     }

@@ -80,7 +80,11 @@ impl<'a> Value<'a> {
     /// The member `key` read as an optional field, the way serde reads an `Option`: absent or
     /// `null` is `Some(None)`, a value that `convert` accepts is `Some(Some(_))`, anything else
     /// is `None` (the document is malformed).
-    pub fn optional<T>(&self, key: &str, convert: impl FnOnce(&Value<'a>) -> Option<T>) -> Option<Option<T>> {
+    pub fn optional<T>(
+        &self,
+        key: &str,
+        convert: impl FnOnce(&Value<'a>) -> Option<T>,
+    ) -> Option<Option<T>> {
         match self.get(key) {
             None | Some(Value::Null) => Some(None),
             Some(value) => convert(value).map(Some),
@@ -448,7 +452,13 @@ pub fn push_f64(out: &mut String, x: f64) {
     if fraction > 0 {
         out.push('.');
         let digits = [fraction / 100, fraction / 10 % 10, fraction % 10];
-        let used = if fraction % 100 == 0 { 1 } else if fraction % 10 == 0 { 2 } else { 3 };
+        let used = if fraction % 100 == 0 {
+            1
+        } else if fraction % 10 == 0 {
+            2
+        } else {
+            3
+        };
         for d in &digits[..used] {
             out.push(char::from(b'0' + *d as u8));
         }
@@ -484,7 +494,11 @@ mod tests {
         assert_eq!(v.optional("a", |v| v.as_str().map(str::to_owned)), Some(Some("x".to_owned())));
         assert_eq!(v.optional("b", Value::as_u64), Some(None));
         assert_eq!(v.optional("zz", Value::as_u64), Some(None));
-        assert_eq!(v.optional("c", |v| v.as_str().map(str::to_owned)), None, "a wrong type is malformed");
+        assert_eq!(
+            v.optional("c", |v| v.as_str().map(str::to_owned)),
+            None,
+            "a wrong type is malformed"
+        );
     }
 
     #[test]
@@ -496,14 +510,14 @@ mod tests {
     #[test]
     fn bad_strings_are_refused() {
         for text in [
-            r#""\x""#,          // unknown escape
-            r#""\u12""#,        // short escape
-            r#""\u12G4""#,      // not hex
-            r#""\ud83d""#,      // lone high surrogate
+            r#""\x""#,           // unknown escape
+            r#""\u12""#,         // short escape
+            r#""\u12G4""#,       // not hex
+            r#""\ud83d""#,       // lone high surrogate
             r#""\ud83d\u0041""#, // high surrogate then not a low one
-            r#""\ude00""#,      // lone low surrogate
-            "\"tab\there\"",    // raw control character
-            r#""open"#,         // unterminated
+            r#""\ude00""#,       // lone low surrogate
+            "\"tab\there\"",     // raw control character
+            r#""open"#,          // unterminated
             r#""\"#,
         ] {
             assert_eq!(parse(text), None, "{text}");
@@ -512,7 +526,20 @@ mod tests {
 
     #[test]
     fn number_grammar_is_strict() {
-        for text in ["01", "-", "1.", ".5", "1e", "1e+", "+1", "NaN", "Infinity", "-Infinity", "0x10", "1_000"] {
+        for text in [
+            "01",
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "+1",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "0x10",
+            "1_000",
+        ] {
             assert_eq!(parse(text), None, "{text}");
         }
         for text in ["0", "-0", "10", "1.25", "-0.5e-3", "1E9", "1e+2"] {
@@ -563,7 +590,9 @@ mod tests {
         assert_eq!(parse(&deep(MAX_DEPTH)), Some(Value::Array));
         assert_eq!(parse(&deep(MAX_DEPTH + 1)), None);
         assert_eq!(parse(&"[".repeat(100_000)), None, "no stack overflow");
-        let wide = |n: usize| format!("{{{}}}", (0..n).map(|i| format!("\"k{i}\":0")).collect::<Vec<_>>().join(","));
+        let wide = |n: usize| {
+            format!("{{{}}}", (0..n).map(|i| format!("\"k{i}\":0")).collect::<Vec<_>>().join(","))
+        };
         assert!(parse(&wide(MAX_MEMBERS)).is_some());
         assert_eq!(parse(&wide(MAX_MEMBERS + 1)), None);
         assert_eq!(parse(&"1".repeat(MAX_NUMBER_LEN + 1)), None);

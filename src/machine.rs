@@ -306,7 +306,10 @@ impl Machine {
                 self.last_update = Some(now);
                 let improved = self.place.as_ref().is_none_or(|p| position < p.position);
                 let entry_position = match &self.place {
-                    Some(p) if self.ticket.as_deref() == Some(&ticket) || p.entry_position >= position => {
+                    Some(p)
+                        if self.ticket.as_deref() == Some(&ticket)
+                            || p.entry_position >= position =>
+                    {
                         p.entry_position.max(position)
                     }
                     _ => position,
@@ -363,7 +366,10 @@ impl Machine {
 
     /// A timer armed from [`Machine::poll_timeout`] fired.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        if matches!(self.status, Status::Unavailable { .. }) && self.fail_open_due(now) && !self.in_flight {
+        if matches!(self.status, Status::Unavailable { .. })
+            && self.fail_open_due(now)
+            && !self.in_flight
+        {
             self.fail_open();
             self.persist(now);
             self.actions.push_back(Action::Render);
@@ -431,7 +437,8 @@ impl Machine {
             }
             _ => None,
         };
-        let send_at = if self.online && self.status != Status::GaveUp { self.next_at } else { None };
+        let send_at =
+            if self.online && self.status != Status::GaveUp { self.next_at } else { None };
         match (send_at, fail_open_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -446,7 +453,8 @@ impl Machine {
     /// What the overlay should show at `now`.
     pub fn view(&self, now: Timestamp) -> View {
         let phase = self.phase();
-        let position = self.place.as_ref().filter(|_| self.shows_place()).map(|p| local_position(p, now));
+        let position =
+            self.place.as_ref().filter(|_| self.shows_place()).map(|p| local_position(p, now));
         let eta = match (&self.place, position) {
             (Some(p), Some(pos)) => {
                 let remaining = Duration::from_millis(p.eta_ms)
@@ -457,7 +465,8 @@ impl Machine {
         };
         let progress_percent = match (&self.place, position) {
             (Some(p), Some(pos)) if p.entry_position > 1 => {
-                let done = p.entry_position.saturating_sub(pos) as f64 / (p.entry_position - 1) as f64;
+                let done =
+                    p.entry_position.saturating_sub(pos) as f64 / (p.entry_position - 1) as f64;
                 Some((done * 100.0).clamp(0.0, 100.0) as u8)
             }
             (Some(_), Some(_)) => Some(100),
@@ -465,7 +474,8 @@ impl Machine {
         };
         // No countdown once polling stopped: having given up, nothing happens by itself.
         let polling = !self.is_final() && self.status != Status::GaveUp && !self.in_flight;
-        let next_attempt_in = self.next_at.filter(|_| polling).map(|t| t.saturating_duration_since(now));
+        let next_attempt_in =
+            self.next_at.filter(|_| polling).map(|t| t.saturating_duration_since(now));
         View {
             phase,
             position,
@@ -474,7 +484,8 @@ impl Machine {
             progress_percent,
             next_attempt_in,
             last_update: self.last_update,
-            retry_enabled: self.can_send(now) || (self.status == Status::GaveUp && self.next_at.is_some_and(|t| now >= t)),
+            retry_enabled: self.can_send(now)
+                || (self.status == Status::GaveUp && self.next_at.is_some_and(|t| now >= t)),
             closed_message: match &self.status {
                 Status::Closed { message } => message.clone(),
                 _ => None,
@@ -521,7 +532,10 @@ impl Machine {
     /// The place stays on screen while throttled, offline or unavailable: it is not lost.
     fn shows_place(&self) -> bool {
         self.ticket.is_some()
-            && matches!(self.status, Status::Queued | Status::Throttled | Status::Unavailable { .. })
+            && matches!(
+                self.status,
+                Status::Queued | Status::Throttled | Status::Unavailable { .. }
+            )
     }
 
     fn is_final(&self) -> bool {
@@ -541,7 +555,8 @@ impl Machine {
     fn maybe_send(&mut self, now: Timestamp) {
         if self.can_send(now) {
             self.in_flight = true;
-            self.actions.push_back(Action::Send { ticket: self.ticket.clone(), timeout: self.timeout });
+            self.actions
+                .push_back(Action::Send { ticket: self.ticket.clone(), timeout: self.timeout });
             // Should the page die with the request in flight, the next page waits at least the
             // base delay: twenty F5 presses during a check cost one request, not twenty.
             self.schedule(now, self.base_delay, RETRY_JITTER_CAP);
@@ -558,7 +573,9 @@ impl Machine {
             }
             // An unreachable gate under fail-open is not given up on: the fail-open delay, not
             // the attempt count, decides when the user goes in; meanwhile retry at the cap.
-            None if self.fail == FailPolicy::Open && matches!(self.status, Status::Unavailable { .. }) => {
+            None if self.fail == FailPolicy::Open
+                && matches!(self.status, Status::Unavailable { .. }) =>
+            {
                 let delay = instruction.unwrap_or(Duration::ZERO).max(self.backoff.cap());
                 self.schedule(now, delay, RETRY_JITTER_CAP);
             }
@@ -626,7 +643,8 @@ impl Machine {
 /// The position counted down from the last reply at the queue's advance rate, never below 1:
 /// only the gate can say "your turn".
 fn local_position(place: &Place, now: Timestamp) -> u64 {
-    let minutes = now.saturating_duration_since(Timestamp::from_millis(place.at)).as_secs_f64() / 60.0;
+    let minutes =
+        now.saturating_duration_since(Timestamp::from_millis(place.at)).as_secs_f64() / 60.0;
     let advanced = (minutes * place.advance_per_minute).floor();
     let advanced = if advanced.is_finite() && advanced > 0.0 { advanced as u64 } else { 0 };
     place.position.saturating_sub(advanced).max(1)

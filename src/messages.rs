@@ -144,7 +144,9 @@ impl Messages {
     /// "Votre place dans la file : 12 345" / "Your place in the queue: 12,345".
     pub fn position(&self, position: u64) -> String {
         match self.lang {
-            Language::Fr => ["Votre place dans la file", NBSP, ": ", &self.number(position)].concat(),
+            Language::Fr => {
+                ["Votre place dans la file", NBSP, ": ", &self.number(position)].concat()
+            }
             Language::En => ["Your place in the queue: ", &self.number(position)].concat(),
         }
     }
@@ -171,7 +173,11 @@ impl Messages {
         let (lo, hi) = (floor_minutes(low), ceil_minutes(high));
         let fr = self.lang == Language::Fr;
         let range = if high < Duration::from_secs(60) {
-            if fr { "moins d’une minute".to_string() } else { "less than a minute".to_string() }
+            if fr {
+                "moins d’une minute".to_string()
+            } else {
+                "less than a minute".to_string()
+            }
         } else if lo == 0 {
             // "about 0 to 3 min" reads oddly; "less than 3 min" says the same thing.
             let hi = self.minutes(hi);
@@ -212,7 +218,8 @@ impl Messages {
             [&decimal(secs / 60), NBSP, "min", NBSP, &two_digits(secs % 60), NBSP, "s"].concat()
         } else {
             let minutes = secs.div_ceil(60);
-            [&decimal(minutes / 60), NBSP, "h", NBSP, &two_digits(minutes % 60), NBSP, "min"].concat()
+            [&decimal(minutes / 60), NBSP, "h", NBSP, &two_digits(minutes % 60), NBSP, "min"]
+                .concat()
         };
         match self.lang {
             Language::Fr => ["Prochaine vérification dans ", &time].concat(),
@@ -285,7 +292,8 @@ impl Messages {
             Some(high) => {
                 // At least one minute: "at most 0 min" would promise an instant admission.
                 let m = self.minutes(ceil_minutes(high).max(1));
-                let middle = if fr { ", attente estimée au plus " } else { ", estimated wait at most " };
+                let middle =
+                    if fr { ", attente estimée au plus " } else { ", estimated wait at most " };
                 [&place, middle, &m, "."].concat()
             }
         }
@@ -295,7 +303,9 @@ impl Messages {
     pub fn progress_label(&self, percent: u8) -> String {
         let percent = percent.min(100);
         match self.lang {
-            Language::Fr => ["Progression", NBSP, ": ", &decimal(percent.into()), NNBSP, "%"].concat(),
+            Language::Fr => {
+                ["Progression", NBSP, ": ", &decimal(percent.into()), NNBSP, "%"].concat()
+            }
             Language::En => ["Progress: ", &decimal(percent.into()), "%"].concat(),
         }
     }
@@ -425,10 +435,16 @@ mod tests {
     #[test]
     fn eta_rounds_low_down_and_high_up() {
         let s = Duration::from_secs;
-        assert_eq!(fr().eta(s(3 * 60 + 59), s(4 * 60 + 1)), t("Attente estimée_: environ 3 à 5_min"));
+        assert_eq!(
+            fr().eta(s(3 * 60 + 59), s(4 * 60 + 1)),
+            t("Attente estimée_: environ 3 à 5_min")
+        );
         assert_eq!(en().eta(s(3 * 60 + 59), s(4 * 60 + 1)), t("Estimated wait: about 3 to 5_min"));
         assert_eq!(fr().eta(min(3), min(5)), t("Attente estimée_: environ 3 à 5_min"));
-        assert_eq!(fr().eta(s(4 * 60 + 30), min(5) - Duration::from_millis(1)), t("Attente estimée_: environ 4 à 5_min"));
+        assert_eq!(
+            fr().eta(s(4 * 60 + 30), min(5) - Duration::from_millis(1)),
+            t("Attente estimée_: environ 4 à 5_min")
+        );
     }
 
     #[test]
@@ -483,12 +499,27 @@ mod tests {
     fn headings_read_as_plain_sentences() {
         assert_eq!(fr().heading(Phase::Checking), "Vérification de la disponibilité…");
         assert_eq!(fr().heading(Phase::Queued), "Vous êtes dans la file d’attente");
-        assert_eq!(fr().heading(Phase::Throttled), t("Le portail est très demandé_: nouvel essai automatique"));
-        assert_eq!(fr().heading(Phase::Offline), t("Connexion internet perdue_: votre place est gardée"));
+        assert_eq!(
+            fr().heading(Phase::Throttled),
+            t("Le portail est très demandé_: nouvel essai automatique")
+        );
+        assert_eq!(
+            fr().heading(Phase::Offline),
+            t("Connexion internet perdue_: votre place est gardée")
+        );
         assert_eq!(fr().heading(Phase::Closed), "Le portail est fermé pour le moment");
-        assert_eq!(fr().heading(Phase::Unavailable), t("Le portail ne répond pas_: nouvel essai automatique"));
-        assert_eq!(fr().heading(Phase::GaveUp), "Le portail reste indisponible. Réessayez plus tard.");
-        assert_eq!(fr().heading(Phase::Admitted), t("C’est votre tour^! Vous pouvez vous connecter."));
+        assert_eq!(
+            fr().heading(Phase::Unavailable),
+            t("Le portail ne répond pas_: nouvel essai automatique")
+        );
+        assert_eq!(
+            fr().heading(Phase::GaveUp),
+            "Le portail reste indisponible. Réessayez plus tard."
+        );
+        assert_eq!(
+            fr().heading(Phase::Admitted),
+            t("C’est votre tour^! Vous pouvez vous connecter.")
+        );
         assert_eq!(en().heading(Phase::Admitted), "It's your turn! You can log in now.");
         assert_eq!(fr().retry_label(), "Réessayer maintenant");
         assert_eq!(en().retry_label(), "Try again now");
@@ -505,7 +536,10 @@ mod tests {
         );
         assert_eq!(fr().announce_position(1, None), "Vous êtes maintenant 1er dans la file.");
         assert_eq!(fr().announce_position(2, None), "Vous êtes maintenant 2e dans la file.");
-        assert_eq!(fr().announce_position(12_345, None), "Vous êtes maintenant 12345e dans la file.");
+        assert_eq!(
+            fr().announce_position(12_345, None),
+            "Vous êtes maintenant 12345e dans la file."
+        );
         assert_eq!(
             en().announce_position(40, Some(min(5))),
             t("You are now number 40 in the queue, estimated wait at most 5_min.")
@@ -531,7 +565,8 @@ mod tests {
     /// Every French output for a spread of inputs.
     fn all_french_outputs() -> Vec<String> {
         let m = fr();
-        let mut out = vec![m.title().to_string(), m.message().to_string(), m.retry_label().to_string()];
+        let mut out =
+            vec![m.title().to_string(), m.message().to_string(), m.retry_label().to_string()];
         for phase in Phase::ALL {
             out.push(m.heading(phase).to_string());
         }
@@ -551,10 +586,44 @@ mod tests {
     #[test]
     fn french_outputs_contain_no_english_words() {
         const ENGLISH: &[&str] = &[
-            "the", "you", "your", "queue", "wait", "waiting", "check", "checking", "next", "ahead",
-            "people", "person", "nobody", "less", "than", "about", "minutes", "at", "most",
-            "now", "try", "again", "progress", "estimated", "last", "updated", "portal", "busy",
-            "closed", "turn", "log", "in", "is", "are", "number", "of", "to", "please",
+            "the",
+            "you",
+            "your",
+            "queue",
+            "wait",
+            "waiting",
+            "check",
+            "checking",
+            "next",
+            "ahead",
+            "people",
+            "person",
+            "nobody",
+            "less",
+            "than",
+            "about",
+            "minutes",
+            "at",
+            "most",
+            "now",
+            "try",
+            "again",
+            "progress",
+            "estimated",
+            "last",
+            "updated",
+            "portal",
+            "busy",
+            "closed",
+            "turn",
+            "log",
+            "in",
+            "is",
+            "are",
+            "number",
+            "of",
+            "to",
+            "please",
         ];
         for text in all_french_outputs() {
             for word in text.split(|c: char| !c.is_alphabetic()) {

@@ -9,7 +9,9 @@
 use std::time::Duration;
 
 use crate::config::Protocol;
-use crate::retry_after::{parse_ratelimit, parse_ratelimit_reset, parse_retry_after, MAX_RETRY_AFTER};
+use crate::retry_after::{
+    parse_ratelimit, parse_ratelimit_reset, parse_retry_after, MAX_RETRY_AFTER,
+};
 use crate::time::Timestamp;
 use crate::wire::StatusReply;
 
@@ -122,7 +124,8 @@ pub fn classify(protocol: Protocol, response: &Response<'_>, now: Timestamp) -> 
     if protocol == Protocol::Http {
         return classify_http(response.status, instruction);
     }
-    let looks_json = response.content_type.is_some_and(mentions_json) || response.body.trim_start().starts_with('{');
+    let looks_json = response.content_type.is_some_and(mentions_json)
+        || response.body.trim_start().starts_with('{');
     if !looks_json {
         return match protocol {
             Protocol::Native if !is_success(response.status) => {
@@ -135,7 +138,9 @@ pub fn classify(protocol: Protocol, response: &Response<'_>, now: Timestamp) -> 
         Some(body) => from_wire(body, response.status, instruction),
         // A JSON body that is not ours: a 2xx from a JSON API means "in", anything else is
         // treated as throttled so we back off rather than fail open on a garbled reply.
-        None if protocol == Protocol::Auto && is_success(response.status) => classify_http(response.status, instruction),
+        None if protocol == Protocol::Auto && is_success(response.status) => {
+            classify_http(response.status, instruction)
+        }
         None => Reply::Throttled { retry_after: instruction, malformed: true },
     }
 }
@@ -183,7 +188,10 @@ pub fn from_wire(body: StatusReply, status: u16, header_instruction: Option<Dura
             }
         }
         StatusReply::Queued(q) => {
-            if is_success(status) || !is_token(&q.ticket) || !(1..=MAX_POSITION).contains(&q.position) {
+            if is_success(status)
+                || !is_token(&q.ticket)
+                || !(1..=MAX_POSITION).contains(&q.position)
+            {
                 return malformed;
             }
             let advance = if q.advance_per_minute.is_finite() && q.advance_per_minute >= 0.0 {
@@ -242,7 +250,11 @@ mod tests {
     #[test]
     fn native_queued_reply_becomes_a_queue_place() {
         let body = r#"{"state":"queued","ticket":"t1.5.1.2.abc","position":42,"eta_seconds":600,"retry_after_ms":580000,"advance_per_minute":4.5}"#;
-        let reply = classify(Protocol::Auto, &Response { retry_after: Some("580"), ..json(503, body) }, NOW);
+        let reply = classify(
+            Protocol::Auto,
+            &Response { retry_after: Some("580"), ..json(503, body) },
+            NOW,
+        );
         assert_eq!(
             reply,
             Reply::Queued {
@@ -283,7 +295,10 @@ mod tests {
     #[test]
     fn plain_http_statuses_map_to_admitted_throttled_or_unavailable() {
         let plain = |status, retry_after| Response { status, retry_after, ..Response::default() };
-        assert!(matches!(classify(Protocol::Http, &plain(204, None), NOW), Reply::Admitted { pass: None, .. }));
+        assert!(matches!(
+            classify(Protocol::Http, &plain(204, None), NOW),
+            Reply::Admitted { pass: None, .. }
+        ));
         assert_eq!(
             classify(Protocol::Auto, &plain(503, Some("120")), NOW),
             Reply::Throttled { retry_after: Some(Duration::from_secs(120)), malformed: false }
@@ -292,8 +307,14 @@ mod tests {
             classify(Protocol::Auto, &plain(429, None), NOW),
             Reply::Throttled { retry_after: None, malformed: false }
         );
-        assert_eq!(classify(Protocol::Auto, &plain(502, None), NOW), Reply::Unavailable(Unavailable::Status(502)));
-        assert_eq!(classify(Protocol::Http, &plain(404, None), NOW), Reply::Unavailable(Unavailable::Status(404)));
+        assert_eq!(
+            classify(Protocol::Auto, &plain(502, None), NOW),
+            Reply::Unavailable(Unavailable::Status(502))
+        );
+        assert_eq!(
+            classify(Protocol::Http, &plain(404, None), NOW),
+            Reply::Unavailable(Unavailable::Status(404))
+        );
     }
 
     #[test]
@@ -304,20 +325,36 @@ mod tests {
             body: "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
             ..Response::default()
         };
-        assert_eq!(classify(Protocol::Auto, &page, NOW), Reply::Throttled { retry_after: None, malformed: false });
-        assert_eq!(classify(Protocol::Native, &page, NOW), Reply::Throttled { retry_after: None, malformed: true });
+        assert_eq!(
+            classify(Protocol::Auto, &page, NOW),
+            Reply::Throttled { retry_after: None, malformed: false }
+        );
+        assert_eq!(
+            classify(Protocol::Native, &page, NOW),
+            Reply::Throttled { retry_after: None, malformed: true }
+        );
     }
 
     #[test]
     fn a_longer_retry_after_header_wins_over_the_body() {
         let body = r#"{"state":"queued","ticket":"t","position":5,"eta_seconds":1,"retry_after_ms":0,"advance_per_minute":1}"#;
-        let reply = classify(Protocol::Auto, &Response { retry_after: Some("300"), ..json(503, body) }, NOW);
-        assert!(matches!(reply, Reply::Queued { retry_after, .. } if retry_after == Duration::from_secs(300)));
+        let reply = classify(
+            Protocol::Auto,
+            &Response { retry_after: Some("300"), ..json(503, body) },
+            NOW,
+        );
+        assert!(
+            matches!(reply, Reply::Queued { retry_after, .. } if retry_after == Duration::from_secs(300))
+        );
     }
 
     #[test]
     fn the_ratelimit_header_is_used_when_retry_after_is_absent() {
-        let r = Response { status: 429, ratelimit: Some(r#""default";r=0;t=30"#), ..Response::default() };
+        let r = Response {
+            status: 429,
+            ratelimit: Some(r#""default";r=0;t=30"#),
+            ..Response::default()
+        };
         assert_eq!(
             classify(Protocol::Auto, &r, NOW),
             Reply::Throttled { retry_after: Some(Duration::from_secs(30)), malformed: false }
@@ -349,7 +386,10 @@ mod tests {
     #[test]
     fn an_admission_claimed_with_an_error_status_is_not_believed() {
         let body = r#"{"state":"admitted","pass":"p","pass_expires_in":300}"#;
-        assert_eq!(classify(Protocol::Auto, &json(503, body), NOW), Reply::Throttled { retry_after: None, malformed: true });
+        assert_eq!(
+            classify(Protocol::Auto, &json(503, body), NOW),
+            Reply::Throttled { retry_after: None, malformed: true }
+        );
     }
 
     #[test]

@@ -171,8 +171,10 @@ fn split_outside_quotes(value: &str, separator: char) -> impl Iterator<Item = &s
     })
 }
 
-const DAY_NAMES: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const DAY_NAMES: [&str; 7] =
+    ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// A parsed civil date and time, not yet checked against the calendar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -383,8 +385,20 @@ mod tests {
     fn garbage_retry_after_is_none() {
         let now = at(RFC_EXAMPLE_MS);
         for bad in [
-            "", "   ", "-1", "+5", "1e3", "1.5", "12 s", "soon", "0x10", "１２", "NaN",
-            "99999999999999999999999", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT",
+            "",
+            "   ",
+            "-1",
+            "+5",
+            "1e3",
+            "1.5",
+            "12 s",
+            "soon",
+            "0x10",
+            "１２",
+            "NaN",
+            "99999999999999999999999",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 6 Nov 1994 08:49:37 GMT",
         ] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
         }
@@ -394,7 +408,10 @@ mod tests {
     fn ten_year_retry_after_is_clamped_to_an_hour() {
         assert_eq!(parse_retry_after("315360000", at(0)), Some(MAX_RETRY_AFTER));
         assert_eq!(parse_retry_after("18446744073709551615", at(0)), Some(MAX_RETRY_AFTER));
-        assert_eq!(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", at(0)), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", at(0)),
+            Some(MAX_RETRY_AFTER)
+        );
     }
 
     #[test]
@@ -410,11 +427,20 @@ mod tests {
     #[test]
     fn a_date_in_the_future_is_a_delay_from_now() {
         let now = at(RFC_EXAMPLE_MS);
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:51:37 GMT", now), Some(Duration::from_secs(120)));
-        assert_eq!(parse_retry_after("Sun Nov  6 08:50:37 1994", now), Some(Duration::from_secs(60)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:51:37 GMT", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Sun Nov  6 08:50:37 1994", now),
+            Some(Duration::from_secs(60))
+        );
         // Milliseconds of `now` count: the date is 1.5 s ahead, not 2 s.
         let now = at(RFC_EXAMPLE_MS + 500);
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:39 GMT", now), Some(Duration::from_millis(1_500)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:39 GMT", now),
+            Some(Duration::from_millis(1_500))
+        );
     }
 
     #[test]
@@ -486,7 +512,10 @@ mod tests {
         assert_eq!(year_of("Monday, 06-Apr-71 08:00:00 GMT"), 2071);
         assert_eq!(year_of("Monday, 06-Apr-71 08:00:01 GMT"), 1971);
         assert_eq!(year_of("Sunday, 06-Nov-94 08:49:37 GMT"), 1994);
-        assert_eq!(parse_retry_after("Tuesday, 06-Apr-21 08:00:30 GMT", now), Some(Duration::from_secs(30)));
+        assert_eq!(
+            parse_retry_after("Tuesday, 06-Apr-21 08:00:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
         assert_eq!(parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now), Some(Duration::ZERO));
     }
 
@@ -528,12 +557,23 @@ mod tests {
 
     #[test]
     fn ratelimit_accepts_the_older_dictionary_form() {
-        assert_eq!(parse_ratelimit("limit=100, remaining=0, reset=42"), Some(Duration::from_secs(42)));
+        assert_eq!(
+            parse_ratelimit("limit=100, remaining=0, reset=42"),
+            Some(Duration::from_secs(42))
+        );
     }
 
     #[test]
     fn ratelimit_without_a_usable_reset_is_none() {
-        for bad in ["", r#""default";r=0"#, r#""default";r=0;t=-5"#, r#""default";t=1.5"#, "t=abc", "\"unterminated;t=5", r#""default";t=9999999999999999"#] {
+        for bad in [
+            "",
+            r#""default";r=0"#,
+            r#""default";r=0;t=-5"#,
+            r#""default";t=1.5"#,
+            "t=abc",
+            "\"unterminated;t=5",
+            r#""default";t=9999999999999999"#,
+        ] {
             assert_eq!(parse_ratelimit(bad), None, "{bad:?}");
         }
     }

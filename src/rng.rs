@@ -184,7 +184,10 @@ mod tests {
         let d = rng.between(Duration::ZERO, Duration::MAX);
         assert!(d <= Duration::MAX);
         let huge = Duration::from_millis(u64::MAX);
-        assert!(rng.between(huge - Duration::from_millis(3), Duration::MAX) >= huge - Duration::from_millis(3));
+        assert!(
+            rng.between(huge - Duration::from_millis(3), Duration::MAX)
+                >= huge - Duration::from_millis(3)
+        );
     }
 
     #[test]

@@ -228,7 +228,8 @@ mod tests {
     fn any_op() -> impl Strategy<Value = Op> {
         prop_oneof![
             (1usize..5000, 0u32..8).prop_map(|(size, align_shift)| Op::Alloc { size, align_shift }),
-            (1usize..150_000, 0u32..3).prop_map(|(size, align_shift)| Op::Alloc { size, align_shift }),
+            (1usize..150_000, 0u32..3)
+                .prop_map(|(size, align_shift)| Op::Alloc { size, align_shift }),
             any::<usize>().prop_map(Op::Free),
             (any::<usize>(), 1usize..10_000).prop_map(|(i, size)| Op::Grow(i, size)),
         ]

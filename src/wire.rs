@@ -188,8 +188,14 @@ mod tests {
             }))
         );
         assert_eq!(
-            StatusReply::from_json(r#"{"pass_expires_in":300,"redirect":null,"pass":"p","state":"admitted"}"#),
-            Some(StatusReply::Admitted(Admitted { pass: "p".into(), pass_expires_in: 300, redirect: None }))
+            StatusReply::from_json(
+                r#"{"pass_expires_in":300,"redirect":null,"pass":"p","state":"admitted"}"#
+            ),
+            Some(StatusReply::Admitted(Admitted {
+                pass: "p".into(),
+                pass_expires_in: 300,
+                redirect: None
+            }))
         );
         assert_eq!(
             StatusReply::from_json(r#"{"state":"closed","retry_after_ms":1}"#),
@@ -218,34 +224,75 @@ mod tests {
             let text = || "(?s).{0,30}";
             let float = || any::<f64>().prop_filter("JSON has no infinities", |x| x.is_finite());
             prop_oneof![
-                (text(), any::<u64>(), proptest::option::of(text())).prop_map(|(pass, pass_expires_in, redirect)| {
-                    StatusReply::Admitted(Admitted { pass, pass_expires_in, redirect })
-                }),
-                (text(), any::<u64>(), any::<u64>(), any::<u64>(), float()).prop_map(
-                    |(ticket, position, eta_seconds, retry_after_ms, advance_per_minute)| {
-                        StatusReply::Queued(Queued { ticket, position, eta_seconds, retry_after_ms, advance_per_minute })
+                (text(), any::<u64>(), proptest::option::of(text())).prop_map(
+                    |(pass, pass_expires_in, redirect)| {
+                        StatusReply::Admitted(Admitted { pass, pass_expires_in, redirect })
                     }
                 ),
-                (proptest::option::of(text()), any::<u64>())
-                    .prop_map(|(message, retry_after_ms)| StatusReply::Closed(Closed { message, retry_after_ms })),
+                (text(), any::<u64>(), any::<u64>(), any::<u64>(), float()).prop_map(
+                    |(ticket, position, eta_seconds, retry_after_ms, advance_per_minute)| {
+                        StatusReply::Queued(Queued {
+                            ticket,
+                            position,
+                            eta_seconds,
+                            retry_after_ms,
+                            advance_per_minute,
+                        })
+                    }
+                ),
+                (proptest::option::of(text()), any::<u64>()).prop_map(
+                    |(message, retry_after_ms)| StatusReply::Closed(Closed {
+                        message,
+                        retry_after_ms
+                    })
+                ),
             ]
         }
 
         /// Objects made of the protocol's members with values of every type, some right, some not.
         fn any_document() -> impl Strategy<Value = String> {
             let keys = [
-                "state", "pass", "pass_expires_in", "redirect", "ticket", "position", "eta_seconds", "retry_after_ms",
-                "advance_per_minute", "message", "extra",
+                "state",
+                "pass",
+                "pass_expires_in",
+                "redirect",
+                "ticket",
+                "position",
+                "eta_seconds",
+                "retry_after_ms",
+                "advance_per_minute",
+                "message",
+                "extra",
             ];
             let values = [
-                r#""admitted""#, r#""queued""#, r#""closed""#, r#""p.1""#, "null", "0", "-0", "42", "-1", "1.5", "1e3",
-                "18446744073709551615", "18446744073709551616", "true", "[1,{}]", r#"{"a":1}"#, r#""é""#,
+                r#""admitted""#,
+                r#""queued""#,
+                r#""closed""#,
+                r#""p.1""#,
+                "null",
+                "0",
+                "-0",
+                "42",
+                "-1",
+                "1.5",
+                "1e3",
+                "18446744073709551615",
+                "18446744073709551616",
+                "true",
+                "[1,{}]",
+                r#"{"a":1}"#,
+                r#""é""#,
             ];
-            proptest::collection::btree_map(proptest::sample::select(keys.to_vec()), proptest::sample::select(values.to_vec()), 0..10)
-                .prop_map(|members| {
-                    let members: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
-                    format!("{{{}}}", members.join(","))
-                })
+            proptest::collection::btree_map(
+                proptest::sample::select(keys.to_vec()),
+                proptest::sample::select(values.to_vec()),
+                0..10,
+            )
+            .prop_map(|members| {
+                let members: Vec<String> =
+                    members.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                format!("{{{}}}", members.join(","))
+            })
         }
 
         proptest! {

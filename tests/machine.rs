@@ -100,7 +100,10 @@ fn a_far_back_user_sends_nothing_until_told_and_sees_its_position_count_down() {
     assert_eq!(m.view(at(500.0)).position, Some(1));
     let next = m.next_allowed().unwrap();
     m.handle_timeout(next);
-    assert_eq!(drain(&mut m)[0], Action::Send { ticket: Some("ticket-120".into()), timeout: Duration::from_secs(10) });
+    assert_eq!(
+        drain(&mut m)[0],
+        Action::Send { ticket: Some("ticket-120".into()), timeout: Duration::from_secs(10) }
+    );
 }
 
 #[test]
@@ -114,7 +117,10 @@ fn reload_before_deadline_sends_nothing() {
         reloaded.handle_start(now, Some(snapshot.clone()));
         let actions = drain(&mut reloaded);
         assert_eq!(sends(&actions), 0, "reload {k} sent early");
-        assert_eq!(reloaded.view(now).position, Some(40 - (now.saturating_duration_since(T0).as_secs())));
+        assert_eq!(
+            reloaded.view(now).position,
+            Some(40 - (now.saturating_duration_since(T0).as_secs()))
+        );
         assert_eq!(reloaded.poll_timeout(), Some(Timestamp::from_millis(snapshot.next_at)));
         assert_eq!(reloaded.ticket(), Some("ticket-40"));
     }
@@ -133,7 +139,10 @@ fn a_plain_503_waits_for_the_later_of_retry_after_and_backoff() {
     let mut m = Machine::new(&config(), 4);
     m.handle_start(T0, None);
     drain(&mut m);
-    m.handle_reply(T0, Reply::Throttled { retry_after: Some(Duration::from_secs(30)), malformed: false });
+    m.handle_reply(
+        T0,
+        Reply::Throttled { retry_after: Some(Duration::from_secs(30)), malformed: false },
+    );
     let next = m.next_allowed().unwrap();
     // Retry-After 30 s beats the first backoff (at most 1 s); jitter adds up to a fifth.
     assert!(next >= at(30.0) && next <= at(36.0), "{next:?}");
@@ -183,7 +192,11 @@ fn admission_lifts_the_guard_and_stops_polling() {
     drain(&mut m);
     m.handle_reply(
         next,
-        Reply::Admitted { pass: Some("p1.pass".into()), pass_expires_in: Some(Duration::from_secs(300)), redirect: None },
+        Reply::Admitted {
+            pass: Some("p1.pass".into()),
+            pass_expires_in: Some(Duration::from_secs(300)),
+            redirect: None,
+        },
     );
     let actions = drain(&mut m);
     assert!(actions.contains(&Action::Admit { pass: Some("p1.pass".into()), redirect: None }));
@@ -204,7 +217,14 @@ fn an_expired_pass_after_a_reload_asks_the_gate_again() {
     let next = m.next_allowed().unwrap();
     m.handle_timeout(next);
     drain(&mut m);
-    m.handle_reply(next, Reply::Admitted { pass: Some("p".into()), pass_expires_in: Some(Duration::from_secs(60)), redirect: None });
+    m.handle_reply(
+        next,
+        Reply::Admitted {
+            pass: Some("p".into()),
+            pass_expires_in: Some(Duration::from_secs(60)),
+            redirect: None,
+        },
+    );
     let snapshot = last_snapshot(&drain(&mut m));
     let mut reloaded = Machine::new(&config(), 9);
     reloaded.handle_start(next.saturating_add(Duration::from_secs(61)), snapshot);
@@ -216,7 +236,11 @@ fn offline_sends_nothing_and_coming_back_waits_a_reconnect_jitter() {
     let (mut m, _) = queued_machine(10, 5, 5);
     m.handle_online(at(1.0), false);
     assert_eq!(m.view(at(1.0)).phase, Phase::Offline);
-    assert_eq!(m.view(at(1.0)).position, Some(4), "the place is kept (and counted down) while offline");
+    assert_eq!(
+        m.view(at(1.0)).position,
+        Some(4),
+        "the place is kept (and counted down) while offline"
+    );
     for s in 2..40 {
         m.handle_timeout(at(s as f64));
         assert_eq!(sends(&drain(&mut m)), 0, "offline at {s} s");
@@ -225,13 +249,16 @@ fn offline_sends_nothing_and_coming_back_waits_a_reconnect_jitter() {
     m.handle_online(at(40.0), true);
     drain(&mut m);
     let next = m.next_allowed().unwrap();
-    assert!(next >= at(40.0).saturating_add(RECONNECT_JITTER.0) && next <= at(40.0).saturating_add(RECONNECT_JITTER.1), "{next:?}");
+    assert!(
+        next >= at(40.0).saturating_add(RECONNECT_JITTER.0)
+            && next <= at(40.0).saturating_add(RECONNECT_JITTER.1),
+        "{next:?}"
+    );
     m.handle_timeout(at(40.0));
     assert_eq!(sends(&drain(&mut m)), 0, "not at once when the network comes back");
     m.handle_timeout(next);
     assert_eq!(sends(&drain(&mut m)), 1);
 }
-
 
 #[test]
 fn a_follower_tab_never_sends_and_mirrors_the_leader() {
@@ -266,7 +293,9 @@ fn a_peer_snapshot_that_admits_lifts_the_guard_in_every_tab() {
     admitted.status = Status::Admitted { pass: Some("p".into()), expires_at: None };
     admitted.saved_at += 5_000;
     follower.handle_peer(at(5.0), admitted);
-    assert!(drain(&mut follower).contains(&Action::Admit { pass: Some("p".into()), redirect: None }));
+    assert!(
+        drain(&mut follower).contains(&Action::Admit { pass: Some("p".into()), redirect: None })
+    );
 }
 
 #[test]
@@ -282,7 +311,9 @@ fn fail_open_lets_the_user_in_after_the_policy_delay() {
         m.handle_timeout(now);
         for a in drain(&mut m) {
             match a {
-                Action::Send { .. } => m.handle_reply(now, Reply::Unavailable(Unavailable::Timeout)),
+                Action::Send { .. } => {
+                    m.handle_reply(now, Reply::Unavailable(Unavailable::Timeout))
+                }
                 Action::FailOpen => failed_open_at = Some(now),
                 _ => {}
             }
@@ -511,7 +542,9 @@ fn a_limit_on_attempts_does_not_stop_fail_open_from_letting_the_user_in() {
         m.handle_timeout(now);
         for a in drain(&mut m) {
             match a {
-                Action::Send { .. } => m.handle_reply(now, Reply::Unavailable(Unavailable::Timeout)),
+                Action::Send { .. } => {
+                    m.handle_reply(now, Reply::Unavailable(Unavailable::Timeout))
+                }
                 Action::FailOpen => failed_open = true,
                 _ => {}
             }

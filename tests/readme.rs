@@ -8,9 +8,14 @@ const START: &str = "<!-- attributes:start -->\n";
 const END: &str = "<!-- attributes:end -->";
 
 fn table() -> String {
-    let mut out = String::from("| attribute | type | default | values | what it does |\n|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| attribute | type | default | values | what it does |\n|---|---|---|---|---|\n",
+    );
     for a in ATTRIBUTES {
-        out.push_str(&format!("| `{}` | {} | {} | {} | {} |\n", a.name, a.kind, a.default, a.values, a.description));
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            a.name, a.kind, a.default, a.values, a.description
+        ));
     }
     out
 }
@@ -23,8 +28,13 @@ fn readme_attribute_table_matches_the_parser() {
     let end = readme.find(END).expect("README has the attributes:end marker");
     let expected = table();
     if std::env::var_os("UPDATE_DOCS").is_some() {
-        std::fs::write(path, format!("{}{}{}", &readme[..start], expected, &readme[end..])).unwrap();
+        std::fs::write(path, format!("{}{}{}", &readme[..start], expected, &readme[end..]))
+            .unwrap();
         return;
     }
-    assert_eq!(&readme[start..end], expected, "run `UPDATE_DOCS=1 cargo test --test readme` to refresh the README");
+    assert_eq!(
+        &readme[start..end],
+        expected,
+        "run `UPDATE_DOCS=1 cargo test --test readme` to refresh the README"
+    );
 }

@@ -14,7 +14,9 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
-use web_sys::{CustomEvent, Document, Element, HtmlFormElement, HtmlInputElement, HtmlScriptElement};
+use web_sys::{
+    CustomEvent, Document, Element, HtmlFormElement, HtmlInputElement, HtmlScriptElement,
+};
 
 use waitroom::config::{Config, Theme};
 use waitroom::eta::EtaRange;
@@ -86,10 +88,16 @@ fn get(object: &JsValue, key: &str) -> JsValue {
 fn script_attributes_become_config_and_warnings() {
     let script = element(
         "script",
-        &[("src", "/waitroom/waitroom.js"), ("data-gate", "/waitroom/status"), ("data-theme", "dark"), ("data-max-delay", "abc")],
+        &[
+            ("src", "/waitroom/waitroom.js"),
+            ("data-gate", "/waitroom/status"),
+            ("data-theme", "dark"),
+            ("data-max-delay", "abc"),
+        ],
     );
     let attributes = web::attributes(&script);
-    let (config, warnings) = Config::from_attributes(attributes.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
+    let (config, warnings) =
+        Config::from_attributes(attributes.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
     assert_eq!(config.gate, "/waitroom/status");
     assert_eq!(config.theme, Theme::Dark);
     assert_eq!(config.max_delay, Duration::from_secs(120));
@@ -105,8 +113,14 @@ fn overlay_shows_the_view_in_french_as_an_accessible_dialog() {
     assert_eq!(shown(&overlay, "phase").as_deref(), Some("Vous êtes dans la file d’attente"));
     assert_eq!(shown(&overlay, "position").as_deref(), Some("Votre place dans la file\u{a0}: 42"));
     assert_eq!(shown(&overlay, "ahead").as_deref(), Some("41 personnes devant vous"));
-    assert_eq!(shown(&overlay, "eta").as_deref(), Some("Attente estimée\u{a0}: environ 3 à 5\u{a0}min"));
-    assert_eq!(shown(&overlay, "countdown").as_deref(), Some("Prochaine vérification dans 12\u{a0}s"));
+    assert_eq!(
+        shown(&overlay, "eta").as_deref(),
+        Some("Attente estimée\u{a0}: environ 3 à 5\u{a0}min")
+    );
+    assert_eq!(
+        shown(&overlay, "countdown").as_deref(),
+        Some("Prochaine vérification dans 12\u{a0}s")
+    );
     assert_eq!(shown(&overlay, "updated").as_deref(), Some("Dernière mise à jour à 08:02:13"));
     assert_eq!(shown(&overlay, "closed"), None);
     assert!(shown(&overlay, "message").unwrap().starts_with("À situation exceptionnelle"));
@@ -114,15 +128,24 @@ fn overlay_shows_the_view_in_french_as_an_accessible_dialog() {
     let root = overlay.root();
     let dialog = root.query_selector("[role=dialog]").unwrap().unwrap();
     assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
-    let heading = root.get_element_by_id(&dialog.get_attribute("aria-labelledby").unwrap()).unwrap();
+    let heading =
+        root.get_element_by_id(&dialog.get_attribute("aria-labelledby").unwrap()).unwrap();
     assert_eq!(heading.text_content().as_deref(), Some("Connexion au portail"));
     assert_eq!(root.active_element(), Some(heading), "the focus moves to the dialog's heading");
     let progress = root.query_selector("progress").unwrap().unwrap();
     assert_eq!(progress.get_attribute("value").as_deref(), Some("40"));
-    assert_eq!(progress.get_attribute("aria-label").as_deref(), Some("Progression\u{a0}: 40\u{202f}%"));
+    assert_eq!(
+        progress.get_attribute("aria-label").as_deref(),
+        Some("Progression\u{a0}: 40\u{202f}%")
+    );
     let live = root.query_selector("[role=status]").unwrap().unwrap();
     assert_eq!(live.get_attribute("aria-live").as_deref(), Some("polite"));
-    assert!(root.query_selector("button").unwrap().unwrap().unchecked_ref::<web_sys::HtmlElement>().hidden());
+    assert!(root
+        .query_selector("button")
+        .unwrap()
+        .unwrap()
+        .unchecked_ref::<web_sys::HtmlElement>()
+        .hidden());
 
     let gave_up = View { phase: Phase::GaveUp, retry_enabled: true, ..queued_view() };
     overlay.render(&gave_up, &fr(), |_| (8, 2, 13));
@@ -156,7 +179,10 @@ fn a_hostile_closed_message_is_shown_as_text_never_as_html() {
     assert_eq!(shown(&overlay, "closed").as_deref(), Some(hostile));
     assert!(overlay.root().query_selector("img, b").unwrap().is_none());
     let retry = overlay.root().query_selector("button").unwrap().unwrap();
-    assert!(retry.unchecked_ref::<web_sys::HtmlElement>().hidden(), "the next attempt is automatic");
+    assert!(
+        retry.unchecked_ref::<web_sys::HtmlElement>().hidden(),
+        "the next attempt is automatic"
+    );
     assert_eq!(shown(&overlay, "position"), None);
     assert_eq!(shown(&overlay, "eta"), None);
 }
@@ -169,7 +195,13 @@ fn the_snapshot_survives_a_reload_in_local_storage() {
         next_at: 1_775_462_460_000,
         attempt: 2,
         status: Status::Queued,
-        place: Some(Place { position: 42, at: 1_775_462_400_000, advance_per_minute: 6.5, eta_ms: 300_000, entry_position: 70 }),
+        place: Some(Place {
+            position: 42,
+            at: 1_775_462_400_000,
+            advance_per_minute: 6.5,
+            eta_ms: 300_000,
+            entry_position: 70,
+        }),
         last_update: Some(1_775_462_400_000),
         saved_at: 1_775_462_400_500,
     };
@@ -217,9 +249,11 @@ fn the_guard_blocks_submit_until_lifted_and_keeps_what_was_typed() {
     guard.add_pass("waitroom_pass", "p.123");
     replay.replay();
     assert_eq!(*submitted.borrow(), 1);
-    let user: HtmlInputElement = form.query_selector("[name=user]").unwrap().unwrap().unchecked_into();
+    let user: HtmlInputElement =
+        form.query_selector("[name=user]").unwrap().unwrap().unchecked_into();
     assert_eq!(user.value(), "eleve");
-    let pass: HtmlInputElement = form.query_selector("[name=waitroom_pass]").unwrap().unwrap().unchecked_into();
+    let pass: HtmlInputElement =
+        form.query_selector("[name=waitroom_pass]").unwrap().unwrap().unchecked_into();
     assert_eq!((pass.type_().as_str(), pass.value().as_str()), ("hidden", "p.123"));
     form.remove();
 }
@@ -235,7 +269,10 @@ async fn events_bubble_to_the_document_with_their_details() {
     assert_eq!(get(&detail, "phase").as_string().as_deref(), Some("queued"));
     assert_eq!(get(&detail, "position").as_f64(), Some(42.0));
     assert_eq!(get(&detail, "ahead").as_f64(), Some(41.0));
-    assert_eq!((get(&detail, "eta_low_s").as_f64(), get(&detail, "eta_high_s").as_f64()), (Some(180.0), Some(300.0)));
+    assert_eq!(
+        (get(&detail, "eta_low_s").as_f64(), get(&detail, "eta_high_s").as_f64()),
+        (Some(180.0), Some(300.0))
+    );
 
     let (admitted, _l2) = next_event(events::ADMITTED);
     events::admitted(&script, Some("p.1"));
@@ -300,14 +337,18 @@ async fn a_queued_reply_shows_the_overlay_then_admission_lifts_the_guard() {
         r#"{"state":"queued","ticket":"t.1","position":42,"eta_seconds":300,"retry_after_ms":60000,"advance_per_minute":8.0}"#,
     );
     let script: HtmlScriptElement =
-        element("script", &[("data-gate", gate), ("data-pass-field", "waitroom_pass")]).unchecked_into();
+        element("script", &[("data-gate", gate), ("data-pass-field", "waitroom_pass")])
+            .unchecked_into();
     document().body().unwrap().append_child(&script).unwrap();
 
     let (state, _l) = next_event(events::STATE);
     web::start(script.clone());
     let first = state.await.unwrap();
     assert_eq!(get(&first, "phase").as_string().as_deref(), Some("checking"));
-    assert!(document().query_selector("waitroom-overlay").unwrap().is_none(), "nothing shows while checking");
+    assert!(
+        document().query_selector("waitroom-overlay").unwrap().is_none(),
+        "nothing shows while checking"
+    );
 
     let (state, _l) = next_event(events::STATE);
     let queued = state.await.unwrap();
@@ -324,8 +365,12 @@ async fn a_queued_reply_shows_the_overlay_then_admission_lifts_the_guard() {
     admit_from_another_tab(gate, "p.42");
     assert_eq!(get(&admitted.await.unwrap(), "pass").as_string().as_deref(), Some("p.42"));
 
-    assert!(document().query_selector("waitroom-overlay").unwrap().is_none(), "the overlay is gone");
-    let pass: HtmlInputElement = form.query_selector("[name=waitroom_pass]").unwrap().unwrap().unchecked_into();
+    assert!(
+        document().query_selector("waitroom-overlay").unwrap().is_none(),
+        "the overlay is gone"
+    );
+    let pass: HtmlInputElement =
+        form.query_selector("[name=waitroom_pass]").unwrap().unwrap().unchecked_into();
     assert_eq!(pass.value(), "p.42");
     // The submit blocked while queued is replayed once admitted.
     sleep(50).await;
@@ -348,7 +393,15 @@ fn admit_from_another_tab(gate: &str, pass: &str) {
         saved_at: u64::MAX / 2,
     };
     let init = web_sys::StorageEventInit::new();
-    init.set_key(Some(&["waitroom:v1:", &web_sys::Url::new_with_base(gate, &document().base_uri().unwrap().unwrap()).unwrap().href()].concat()));
+    init.set_key(Some(
+        &[
+            "waitroom:v1:",
+            &web_sys::Url::new_with_base(gate, &document().base_uri().unwrap().unwrap())
+                .unwrap()
+                .href(),
+        ]
+        .concat(),
+    ));
     init.set_new_value(Some(&admitted_snapshot.to_json()));
     let event = web_sys::StorageEvent::new_with_event_init_dict("storage", &init).unwrap();
     web_sys::window().unwrap().dispatch_event(&event).unwrap();
@@ -371,15 +424,22 @@ async fn a_failed_or_timed_out_fetch_is_unavailable() {
         let original = get(&window, "fetch");
         let stub = Function::new_with_args("", stub).call0(&JsValue::NULL).unwrap();
         Reflect::set(&window, &"fetch".into(), &stub).unwrap();
-        let script: HtmlScriptElement =
-            element("script", &[("data-gate", gate), ("data-fail", "closed"), ("data-timeout", "1000")]).unchecked_into();
+        let script: HtmlScriptElement = element(
+            "script",
+            &[("data-gate", gate), ("data-fail", "closed"), ("data-timeout", "1000")],
+        )
+        .unchecked_into();
         document().body().unwrap().append_child(&script).unwrap();
 
         let (state, _l) = next_event(events::STATE);
         web::start(script.clone());
         assert_eq!(get(&state.await.unwrap(), "phase").as_string().as_deref(), Some("checking"));
         let (state, _l) = next_event(events::STATE);
-        assert_eq!(get(&state.await.unwrap(), "phase").as_string().as_deref(), Some("unavailable"), "{gate}");
+        assert_eq!(
+            get(&state.await.unwrap(), "phase").as_string().as_deref(),
+            Some("unavailable"),
+            "{gate}"
+        );
 
         // Let the widget go, so that it neither polls nor shows its overlay in later tests.
         let (admitted, _l) = next_event(events::ADMITTED);
@@ -393,7 +453,10 @@ async fn a_failed_or_timed_out_fetch_is_unavailable() {
 
 async fn sleep(ms: i32) {
     let promise = Promise::new(&mut |resolve, _| {
-        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
     });
     JsFuture::from(promise).await.unwrap();
 }

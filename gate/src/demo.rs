@@ -56,10 +56,7 @@ pub fn default_www() -> PathBuf {
 pub fn app(state: Arc<GateState>) -> Router {
     let www = state.config().www.clone().unwrap_or_else(default_www);
     Router::new()
-        .route(
-            LOGIN_PATH,
-            post(login::login).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY)),
-        )
+        .route(LOGIN_PATH, post(login::login).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY)))
         .with_state(state.clone())
         .merge(server::router(state))
         .fallback_service(ServeDir::new(www))

@@ -77,16 +77,10 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let default_rate = if args.demo {
-        demo::ADMIT_PER_MINUTE
-    } else {
-        60.0
-    };
+    let default_rate = if args.demo { demo::ADMIT_PER_MINUTE } else { 60.0 };
     let admit_per_minute = args.admit_per_minute.unwrap_or(default_rate);
     if !(admit_per_minute.is_finite() && admit_per_minute > 0.0) {
-        return Err(format!(
-            "--admit-per-minute: `{admit_per_minute}` is not a positive number"
-        ));
+        return Err(format!("--admit-per-minute: `{admit_per_minute}` is not a positive number"));
     }
     if let Some(burst) = args.burst.filter(|b| !(*b >= 1.0 && b.is_finite())) {
         return Err(format!("--burst: `{burst}` is below 1"));
@@ -109,9 +103,7 @@ fn run(args: Args) -> Result<(), String> {
         www: args.www.or_else(|| args.demo.then(demo::default_www)),
         ..GateConfig::new(Vec::new())
     };
-    let crowd = args
-        .demo
-        .then(|| CrowdConfig::for_rate(admit_per_minute).with_seed(random_seed()));
+    let crowd = args.demo.then(|| CrowdConfig::for_rate(admit_per_minute).with_seed(random_seed()));
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async {

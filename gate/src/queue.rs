@@ -145,11 +145,8 @@ impl QueueConfig {
     /// Sets the no-show rate expected before any is observed (clamped to 0–0.9).
     #[must_use]
     pub fn with_expected_no_show(mut self, rate: f64) -> Self {
-        self.expected_no_show = if rate.is_finite() {
-            rate.clamp(0.0, MAX_NO_SHOW_RATE)
-        } else {
-            0.0
-        };
+        self.expected_no_show =
+            if rate.is_finite() { rate.clamp(0.0, MAX_NO_SHOW_RATE) } else { 0.0 };
         self
     }
 
@@ -335,11 +332,7 @@ impl Queue {
             "admit_per_minute must be positive, got {}",
             config.admit_per_minute
         );
-        assert!(
-            config.burst >= 1.0,
-            "burst must be at least 1, got {}",
-            config.burst
-        );
+        assert!(config.burst >= 1.0, "burst must be at least 1, got {}", config.burst);
         assert!(
             config.first_seq < MAX_FIRST_SEQ,
             "first_seq must be below 2^62, got {}",
@@ -387,9 +380,7 @@ impl Queue {
         match self.lookup(seq) {
             Lookup::Record(slot) => match self.record(slot).state {
                 State::Live => self.holder_visit(now, slot),
-                State::Admitted => Decision::Admitted {
-                    seq: Some(self.seq_of(slot)),
-                },
+                State::Admitted => Decision::Admitted { seq: Some(self.seq_of(slot)) },
                 State::Dropped => self.newcomer(now),
             },
             Lookup::Earlier if self.lane_has_room() => self.restore(now, seq),
@@ -431,9 +422,7 @@ impl Queue {
     /// so that a driver can call [`Queue::handle_timeout`] then. Calls to `visit` do this work
     /// too, so a driver that only answers visits may ignore it.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        self.due
-            .peek()
-            .map(|Reverse(due)| Timestamp::from_millis(due.at))
+        self.due.peek().map(|Reverse(due)| Timestamp::from_millis(due.at))
     }
 
     /// Does the work that has fallen due by `now`: refills the bucket, judges no-shows, drops
@@ -572,12 +561,7 @@ impl Queue {
         self.stats.live += 1;
         self.stats.issued += 1;
         let check_at = told_at + duration_millis(self.config.return_jitter) + CHECK_MARGIN_MS;
-        self.due.push(Reverse(Due {
-            at: check_at,
-            seq,
-            generation: 0,
-            kind: Kind::Check,
-        }));
+        self.due.push(Reverse(Due { at: check_at, seq, generation: 0, kind: Kind::Check }));
         self.queued(now, Slot::Main(i))
     }
 
@@ -586,9 +570,7 @@ impl Queue {
         record.state = State::Admitted;
         record.told_at = now;
         self.leave_order(slot);
-        Decision::Admitted {
-            seq: Some(self.seq_of(slot)),
-        }
+        Decision::Admitted { seq: Some(self.seq_of(slot)) }
     }
 
     /// A holder of a live ticket is back.
@@ -729,11 +711,7 @@ impl Queue {
         match due.kind {
             Kind::Check => {
                 let drop_at = record.told_at + duration_millis(self.config.grace);
-                let next = Due {
-                    at: drop_at.max(now),
-                    kind: Kind::Drop,
-                    ..due
-                };
+                let next = Due { at: drop_at.max(now), kind: Kind::Drop, ..due };
                 self.due.push(Reverse(next));
             }
             Kind::Drop => {
@@ -769,10 +747,7 @@ impl Queue {
             self.records.drain(..self.head);
             self.base += self.head as u64;
             self.head = 0;
-            let live = self
-                .records
-                .iter()
-                .map(|r| u32::from(r.state == State::Live));
+            let live = self.records.iter().map(|r| u32::from(r.state == State::Live));
             self.order.rebuild(live);
         }
     }
@@ -790,12 +765,7 @@ mod tests {
 
     fn queued(decision: Decision) -> (u64, u64, Duration) {
         match decision {
-            Decision::Queued {
-                seq,
-                position,
-                return_in,
-                ..
-            } => (seq, position, return_in),
+            Decision::Queued { seq, position, return_in, .. } => (seq, position, return_in),
             other => panic!("expected queued, got {other:?}"),
         }
     }
@@ -808,9 +778,7 @@ mod tests {
     #[test]
     fn an_expected_no_show_rate_spaces_the_first_told_times_before_any_is_observed() {
         let told = |expected: f64| {
-            let config = QueueConfig::new(60.0)
-                .with_burst(1.0)
-                .with_expected_no_show(expected);
+            let config = QueueConfig::new(60.0).with_burst(1.0).with_expected_no_show(expected);
             let mut queue = Queue::new(config, at(0));
             queue.visit(at(0), Visit::Fresh);
             (0..3)
@@ -823,17 +791,10 @@ mod tests {
         assert_eq!(told(0.5), [1_000, 1_556, 2_112]);
         // Out-of-range expectations are clamped, never trusted.
         assert_eq!(
-            QueueConfig::new(60.0)
-                .with_expected_no_show(7.0)
-                .expected_no_show,
+            QueueConfig::new(60.0).with_expected_no_show(7.0).expected_no_show,
             MAX_NO_SHOW_RATE
         );
-        assert_eq!(
-            QueueConfig::new(60.0)
-                .with_expected_no_show(f64::NAN)
-                .expected_no_show,
-            0.0
-        );
+        assert_eq!(QueueConfig::new(60.0).with_expected_no_show(f64::NAN).expected_no_show, 0.0);
     }
 
     #[test]
@@ -846,28 +807,18 @@ mod tests {
         let (c, _, back) = queued(queue.visit(at(0), Visit::Fresh)); // told at 3 s
         assert_eq!(back, Duration::from_secs(3));
         // Half a token in the bucket: nothing is wasted yet, so an early visit waits its turn.
-        assert_eq!(
-            queued(queue.visit(at(500), Visit::Ticket(c))).2,
-            Duration::from_millis(2_500)
-        );
+        assert_eq!(queued(queue.visit(at(500), Visit::Ticket(c))).2, Duration::from_millis(2_500));
         // At 1.5 s the holder told for 1 s is absent and the bucket is filling up towards its
         // cap: the present holder takes that slot instead of letting it go to waste.
-        assert_eq!(
-            queue.visit(at(1_500), Visit::Ticket(c)),
-            Decision::Admitted { seq: Some(c) }
-        );
+        assert_eq!(queue.visit(at(1_500), Visit::Ticket(c)), Decision::Admitted { seq: Some(c) });
     }
 
     #[test]
     fn newcomers_get_positions_one_two_three_in_arrival_order() {
         let mut queue = one_per_second();
-        assert_eq!(
-            queue.visit(at(0), Visit::Fresh),
-            Decision::Admitted { seq: None }
-        );
-        let positions: Vec<u64> = (0..3)
-            .map(|_| queued(queue.visit(at(0), Visit::Fresh)).1)
-            .collect();
+        assert_eq!(queue.visit(at(0), Visit::Fresh), Decision::Admitted { seq: None });
+        let positions: Vec<u64> =
+            (0..3).map(|_| queued(queue.visit(at(0), Visit::Fresh)).1).collect();
         assert_eq!(positions, [1, 2, 3]);
         assert_eq!(queue.live(), 3);
     }
@@ -876,9 +827,8 @@ mod tests {
     fn told_times_are_spread_at_the_admission_rate() {
         let mut queue = one_per_second();
         queue.visit(at(0), Visit::Fresh);
-        let returns: Vec<Duration> = (0..4)
-            .map(|_| queued(queue.visit(at(0), Visit::Fresh)).2)
-            .collect();
+        let returns: Vec<Duration> =
+            (0..4).map(|_| queued(queue.visit(at(0), Visit::Fresh)).2).collect();
         assert_eq!(returns, [1, 2, 3, 4].map(Duration::from_secs));
     }
 
@@ -894,10 +844,7 @@ mod tests {
             .collect();
         for (k, &(seq, back)) in tickets.iter().enumerate() {
             let now = at(duration_millis(back));
-            assert_eq!(
-                queue.visit(now, Visit::Ticket(seq)),
-                Decision::Admitted { seq: Some(seq) }
-            );
+            assert_eq!(queue.visit(now, Visit::Ticket(seq)), Decision::Admitted { seq: Some(seq) });
             assert_eq!(queue.live(), 49 - k as u64);
         }
         assert_eq!(queue.stats().retold, 0);
@@ -914,10 +861,7 @@ mod tests {
             }
         }
         assert_eq!(admitted_at.len(), 121);
-        assert!(
-            admitted_at.windows(2).all(|w| w[1] - w[0] == 500),
-            "{admitted_at:?}"
-        );
+        assert!(admitted_at.windows(2).all(|w| w[1] - w[0] == 500), "{admitted_at:?}");
     }
 
     #[test]
@@ -929,10 +873,7 @@ mod tests {
         assert_eq!((position, back), (2, Duration::from_secs(2)));
         // Reloading half a second later: same place, half a second less to wait, no token spent.
         let (again, position, back) = queued(queue.visit(at(500), Visit::Ticket(seq)));
-        assert_eq!(
-            (again, position, back),
-            (seq, 2, Duration::from_millis(1500))
-        );
+        assert_eq!((again, position, back), (seq, 2, Duration::from_millis(1500)));
     }
 
     #[test]
@@ -987,15 +928,9 @@ mod tests {
         assert!(queue.admit_anonymous(at(1000)));
         let (_, position, back) = queued(queue.visit(at(1000), Visit::Ticket(a)));
         assert_eq!((position, back), (1, Duration::from_secs(1)));
-        assert_eq!(
-            queue.visit(at(2000), Visit::Ticket(a)),
-            Decision::Admitted { seq: Some(a) }
-        );
+        assert_eq!(queue.visit(at(2000), Visit::Ticket(a)), Decision::Admitted { seq: Some(a) });
         // `b` then finds no token either, and is told to come at 3 s.
-        assert_eq!(
-            queued(queue.visit(at(2000), Visit::Ticket(b))).2,
-            Duration::from_secs(1)
-        );
+        assert_eq!(queued(queue.visit(at(2000), Visit::Ticket(b))).2, Duration::from_secs(1));
         assert_eq!(queue.stats().retold, 2);
     }
 
@@ -1013,10 +948,7 @@ mod tests {
             Decision::Admitted { seq: Some(seq) }
         );
         assert_eq!(queue.stats().admitted, 2);
-        assert!(
-            !queue.admit_anonymous(at(1100)),
-            "the revisit must not have refilled or spent"
-        );
+        assert!(!queue.admit_anonymous(at(1100)), "the revisit must not have refilled or spent");
     }
 
     /// Microseconds since the epoch at `at(0)`: what the gate passes as the first number.
@@ -1024,9 +956,7 @@ mod tests {
 
     /// One admission per second, numbering from [`RESTARTED_AT`], its bucket already spent.
     fn restarted() -> Queue {
-        let config = QueueConfig::new(60.0)
-            .with_burst(1.0)
-            .with_first_seq(RESTARTED_AT);
+        let config = QueueConfig::new(60.0).with_burst(1.0).with_first_seq(RESTARTED_AT);
         let mut queue = Queue::new(config, at(0));
         assert!(queue.admit_anonymous(at(0)));
         queue
@@ -1035,9 +965,7 @@ mod tests {
     #[test]
     fn newcomers_are_numbered_from_the_first_seq() {
         let mut queue = restarted();
-        let seqs: Vec<u64> = (0..3)
-            .map(|_| queued(queue.visit(at(0), Visit::Fresh)).0)
-            .collect();
+        let seqs: Vec<u64> = (0..3).map(|_| queued(queue.visit(at(0), Visit::Fresh)).0).collect();
         assert_eq!(seqs, [RESTARTED_AT, RESTARTED_AT + 1, RESTARTED_AT + 2]);
     }
 
@@ -1046,9 +974,7 @@ mod tests {
         // The earlier instance gave places 1, 2, 3 (numbers 1..=3); then the gate restarted.
         let mut before = one_per_second();
         before.visit(at(0), Visit::Fresh);
-        let old: Vec<u64> = (0..3)
-            .map(|_| queued(before.visit(at(0), Visit::Fresh)).0)
-            .collect();
+        let old: Vec<u64> = (0..3).map(|_| queued(before.visit(at(0), Visit::Fresh)).0).collect();
         let mut queue = restarted();
         let (newcomer, position, _) = queued(queue.visit(at(0), Visit::Fresh));
         assert_eq!((newcomer, position), (RESTARTED_AT, 1));
@@ -1063,14 +989,8 @@ mod tests {
         }
         assert_eq!(queued(queue.visit(at(1), Visit::Ticket(newcomer))).1, 4);
         // Coming back with the re-signed ticket, or the old one again, keeps the same place.
-        assert_eq!(
-            queued(queue.visit(at(2), Visit::Ticket(restored[1]))).0,
-            restored[1]
-        );
-        assert_eq!(
-            queued(queue.visit(at(2), Visit::Ticket(old[1]))).0,
-            restored[1]
-        );
+        assert_eq!(queued(queue.visit(at(2), Visit::Ticket(restored[1]))).0, restored[1]);
+        assert_eq!(queued(queue.visit(at(2), Visit::Ticket(old[1]))).0, restored[1]);
         assert_eq!(queue.live(), 4);
         assert_eq!(queue.stats().restored, 3);
     }
@@ -1080,14 +1000,8 @@ mod tests {
         let config = QueueConfig::new(60.0).with_first_seq(RESTARTED_AT);
         let mut queue = Queue::new(config, at(0));
         let lane = RESTARTED_AT - RESTORE_LANE;
-        assert_eq!(
-            queue.visit(at(0), Visit::Ticket(42)),
-            Decision::Admitted { seq: Some(lane) }
-        );
-        assert_eq!(
-            queue.visit(at(100), Visit::Ticket(42)),
-            Decision::Admitted { seq: Some(lane) }
-        );
+        assert_eq!(queue.visit(at(0), Visit::Ticket(42)), Decision::Admitted { seq: Some(lane) });
+        assert_eq!(queue.visit(at(100), Visit::Ticket(42)), Decision::Admitted { seq: Some(lane) });
         assert_eq!(queue.stats().admitted, 1);
         assert_eq!(queue.live(), 0);
     }
@@ -1121,10 +1035,7 @@ mod tests {
     fn a_queue_numbering_from_one_restores_nothing_and_strange_numbers_start_at_the_back() {
         let mut queue = one_per_second();
         queue.visit(at(0), Visit::Fresh);
-        assert_eq!(
-            queued(queue.visit(at(0), Visit::Ticket(0))),
-            (1, 1, Duration::from_secs(1))
-        );
+        assert_eq!(queued(queue.visit(at(0), Visit::Ticket(0))), (1, 1, Duration::from_secs(1)));
         // Numbers this queue has not issued yet are not ours: a new place at the back.
         for strange in [500, u64::MAX] {
             let (seq, _, _) = queued(queue.visit(at(0), Visit::Ticket(strange)));
@@ -1157,10 +1068,7 @@ mod tests {
         }
         let a = queue.no_show_rate();
         assert!((a - 0.1).abs() < 0.02, "no-show estimate {a}");
-        let Decision::Queued {
-            advance_per_minute, ..
-        } = queue.visit(at(now), Visit::Fresh)
-        else {
+        let Decision::Queued { advance_per_minute, .. } = queue.visit(at(now), Visit::Fresh) else {
             panic!("the queue is not empty");
         };
         assert!((advance_per_minute - 600.0 / (1.0 - a)).abs() < 1e-9);

@@ -54,9 +54,7 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 /// The system's wall clock, in ms since the Unix epoch.
 pub fn system_clock() -> Clock {
     Arc::new(|| {
-        let since_epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         Timestamp::from_millis(duration_millis(since_epoch))
     })
 }
@@ -118,9 +116,7 @@ impl GateConfig {
         // A restart takes far longer than a millisecond, and an instance issues far fewer than a
         // million numbers a second: numbers from the start time in µs never meet an earlier
         // instance's (unless the clock steps back, which NTP does not do by minutes).
-        let first_seq = self
-            .first_seq
-            .unwrap_or_else(|| now.as_millis().saturating_mul(1_000));
+        let first_seq = self.first_seq.unwrap_or_else(|| now.as_millis().saturating_mul(1_000));
         let config = QueueConfig::new(self.admit_per_minute)
             .with_grace(self.grace)
             .with_first_seq(first_seq)
@@ -161,9 +157,7 @@ pub struct GateState {
 
 impl fmt::Debug for GateState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GateState")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("GateState").field("config", &self.config).finish_non_exhaustive()
     }
 }
 
@@ -251,13 +245,7 @@ impl GateState {
                     }),
                 }
             }
-            Decision::Queued {
-                seq,
-                position,
-                return_in,
-                eta,
-                advance_per_minute,
-            } => {
+            Decision::Queued { seq, position, return_in, eta, advance_per_minute } => {
                 // The widget never polls sooner than a second; saying so keeps the JSON field and
                 // the header equal (Retry-After = ceil(retry_after_ms / 1000)).
                 let retry_after = return_in.max(Duration::from_secs(1));
@@ -280,10 +268,7 @@ impl GateState {
     /// Runs `f` on the queue, holding its lock for the duration (keep it short).
     pub fn with_queue<T>(&self, f: impl FnOnce(&mut Queue) -> T) -> T {
         // A panic while holding the lock leaves the queue consistent enough to go on serving.
-        let mut queue = self
-            .queue
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut queue = self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut queue)
     }
 }
@@ -327,10 +312,7 @@ impl StatusAnswer {
 pub fn router(state: Arc<GateState>) -> Router {
     let not_found = || async { error(StatusCode::NOT_FOUND, "not_found", "No such endpoint.") };
     Router::new()
-        .route(
-            STATUS_PATH,
-            get(status).options(preflight).fallback(method_not_allowed),
-        )
+        .route(STATUS_PATH, get(status).options(preflight).fallback(method_not_allowed))
         .route(
             VERIFY_PATH,
             axum::routing::post(verify)
@@ -377,18 +359,11 @@ async fn api_headers(
     // The reply differs by origin even when the origin is refused: caches must know.
     headers.append(VARY, HeaderValue::from_static("Origin"));
     let allowed = origin.filter(|origin| {
-        state
-            .config
-            .cors_origins
-            .iter()
-            .any(|allowed| allowed.as_bytes() == origin.as_bytes())
+        state.config.cors_origins.iter().any(|allowed| allowed.as_bytes() == origin.as_bytes())
     });
     if let Some(origin) = allowed {
         headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(
-            ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
+        headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
     }
     response
 }
@@ -462,11 +437,9 @@ async fn verify(
             expires_in: Some(claims.expires_in(now).as_secs()),
             reason: None,
         },
-        Err(reason) => VerifyReply {
-            valid: false,
-            expires_in: None,
-            reason: Some(reason.to_string()),
-        },
+        Err(reason) => {
+            VerifyReply { valid: false, expires_in: None, reason: Some(reason.to_string()) }
+        }
     };
     debug!(valid = reply.valid, "verify");
     json(StatusCode::OK, &reply)
@@ -505,9 +478,7 @@ pub(crate) fn percent_decode(s: &str) -> Result<Vec<u8>, &'static str> {
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok());
+                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
                 let byte = hex
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
                     .ok_or("The query string has a bad percent escape.")?;
@@ -532,13 +503,7 @@ fn json(status: StatusCode, body: &impl Serialize) -> Response {
 }
 
 pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    json(
-        status,
-        &ErrorReply {
-            error: code.to_string(),
-            message: message.to_string(),
-        },
-    )
+    json(status, &ErrorReply { error: code.to_string(), message: message.to_string() })
 }
 
 #[cfg(test)]
@@ -548,10 +513,7 @@ mod tests {
     #[test]
     fn ticket_param_decodes_and_ignores_other_parameters() {
         assert_eq!(ticket_param(None), Ok(None));
-        assert_eq!(
-            ticket_param(Some("a=1&ticket=t1.2%2E3&b")),
-            Ok(Some("t1.2.3".into()))
-        );
+        assert_eq!(ticket_param(Some("a=1&ticket=t1.2%2E3&b")), Ok(Some("t1.2.3".into())));
         assert_eq!(ticket_param(Some("ticket=")), Ok(None));
         assert!(ticket_param(Some("ticket=a&ticket=b")).is_err());
         assert!(ticket_param(Some("ticket=%FF")).is_err());

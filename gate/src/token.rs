@@ -131,21 +131,13 @@ impl Signer {
     /// Checks a ticket's shape, signature, kind and expiry, in that order.
     pub fn verify_ticket(&self, token: &str, now: Timestamp) -> Result<TicketClaims, TokenError> {
         let (number, issued, expires) = self.verify(TICKET_KIND, token, now)?;
-        Ok(TicketClaims {
-            seq: number,
-            issued,
-            expires,
-        })
+        Ok(TicketClaims { seq: number, issued, expires })
     }
 
     /// Checks a pass's shape, signature, kind and expiry, in that order.
     pub fn verify_pass(&self, token: &str, now: Timestamp) -> Result<PassClaims, TokenError> {
         let (number, issued, expires) = self.verify(PASS_KIND, token, now)?;
-        Ok(PassClaims {
-            id: number,
-            issued,
-            expires,
-        })
+        Ok(PassClaims { id: number, issued, expires })
     }
 
     fn sign(&self, kind: &str, number: u64, issued: Timestamp, expires: Timestamp) -> String {
@@ -171,13 +163,9 @@ impl Signer {
         }
         let (signed, mac_b64) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
         let mut fields = signed.split('.');
-        let (Some(found_kind), Some(number), Some(issued), Some(expires), None) = (
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-        ) else {
+        let (Some(found_kind), Some(number), Some(issued), Some(expires), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next(), fields.next())
+        else {
             return Err(TokenError::Malformed);
         };
         if found_kind != TICKET_KIND && found_kind != PASS_KIND {
@@ -186,14 +174,11 @@ impl Signer {
         let number = parse_decimal(number)?;
         let issued = parse_decimal(issued)?;
         let expires = parse_decimal(expires)?;
-        let tag = URL_SAFE_NO_PAD
-            .decode(mac_b64)
-            .map_err(|_| TokenError::Malformed)?;
+        let tag = URL_SAFE_NO_PAD.decode(mac_b64).map_err(|_| TokenError::Malformed)?;
         let mut mac = self.mac.clone();
         mac.update(signed.as_bytes());
         // Constant-time comparison: the timing of a refusal says nothing about the right tag.
-        mac.verify_slice(&tag)
-            .map_err(|_| TokenError::BadSignature)?;
+        mac.verify_slice(&tag).map_err(|_| TokenError::BadSignature)?;
         if found_kind != kind {
             return Err(TokenError::WrongKind);
         }
@@ -201,11 +186,7 @@ impl Signer {
         if now >= expires {
             return Err(TokenError::Expired);
         }
-        Ok((
-            number,
-            Timestamp::from_millis(issued.saturating_mul(1000)),
-            expires,
-        ))
+        Ok((number, Timestamp::from_millis(issued.saturating_mul(1000)), expires))
     }
 }
 
@@ -244,19 +225,9 @@ mod tests {
     fn ticket_round_trips() {
         let signer = Signer::new(SECRET);
         let ticket = signer.sign_ticket(42, NOW, LATER);
-        assert!(
-            ticket.starts_with("t1.42.1700000000.1700000120."),
-            "{ticket}"
-        );
+        assert!(ticket.starts_with("t1.42.1700000000.1700000120."), "{ticket}");
         let claims = signer.verify_ticket(&ticket, NOW).unwrap();
-        assert_eq!(
-            claims,
-            TicketClaims {
-                seq: 42,
-                issued: NOW,
-                expires: LATER
-            }
-        );
+        assert_eq!(claims, TicketClaims { seq: 42, issued: NOW, expires: LATER });
     }
 
     #[test]
@@ -280,10 +251,7 @@ mod tests {
                 }
                 changed[i] = c as u8;
                 let changed = String::from_utf8(changed).unwrap();
-                assert!(
-                    signer.verify_ticket(&changed, NOW).is_err(),
-                    "{changed} was accepted"
-                );
+                assert!(signer.verify_ticket(&changed, NOW).is_err(), "{changed} was accepted");
             }
         }
     }
@@ -291,10 +259,7 @@ mod tests {
     #[test]
     fn a_token_signed_with_another_key_is_refused() {
         let ticket = Signer::new(b"another secret, also 32 bytes long").sign_ticket(1, NOW, LATER);
-        assert_eq!(
-            Signer::new(SECRET).verify_ticket(&ticket, NOW),
-            Err(TokenError::BadSignature)
-        );
+        assert_eq!(Signer::new(SECRET).verify_ticket(&ticket, NOW), Err(TokenError::BadSignature));
     }
 
     #[test]
@@ -303,10 +268,7 @@ mod tests {
         let ticket = signer.sign_ticket(1, NOW, LATER);
         let just_before = Timestamp::from_millis(LATER.as_millis() - 1);
         assert!(signer.verify_ticket(&ticket, just_before).is_ok());
-        assert_eq!(
-            signer.verify_ticket(&ticket, LATER),
-            Err(TokenError::Expired)
-        );
+        assert_eq!(signer.verify_ticket(&ticket, LATER), Err(TokenError::Expired));
     }
 
     #[test]
@@ -318,10 +280,7 @@ mod tests {
         assert_eq!(signer.verify_ticket(&pass, NOW), Err(TokenError::WrongKind));
         // Relabelling the kind breaks the signature, since the kind is signed.
         let relabelled = pass.replacen("p1", "t1", 1);
-        assert_eq!(
-            signer.verify_ticket(&relabelled, NOW),
-            Err(TokenError::BadSignature)
-        );
+        assert_eq!(signer.verify_ticket(&relabelled, NOW), Err(TokenError::BadSignature));
     }
 
     #[test]
@@ -345,10 +304,7 @@ mod tests {
                 "{garbage:?}"
             );
         }
-        assert_eq!(
-            signer.verify_ticket(&"a".repeat(10_000), NOW),
-            Err(TokenError::Malformed)
-        );
+        assert_eq!(signer.verify_ticket(&"a".repeat(10_000), NOW), Err(TokenError::Malformed));
     }
 
     proptest! {

@@ -9,10 +9,7 @@ use waitroom::wire::{StatusReply, STATUS_PATH};
 
 fn gate() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_waitroom-gate"));
-    command
-        .env_remove("WAITROOM_SECRET")
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true);
+    command.env_remove("WAITROOM_SECRET").env("RUST_LOG", "warn").kill_on_drop(true);
     command
 }
 
@@ -30,25 +27,14 @@ async fn the_binary_prints_its_url_on_port_zero_and_answers() {
         .expect("the gate printed nothing in 30 s")
         .unwrap()
         .expect("the gate closed its stdout");
-    let url = line
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected line {line:?}"));
-    assert!(
-        url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
-        "{url}"
-    );
+    let url =
+        line.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected line {line:?}"));
+    assert!(url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"), "{url}");
 
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let response = client
-        .get(format!("{url}{STATUS_PATH}"))
-        .send()
-        .await
-        .unwrap();
+    let response = client.get(format!("{url}{STATUS_PATH}")).send().await.unwrap();
     assert_eq!(response.status(), reqwest::StatusCode::OK);
-    assert!(matches!(
-        response.json().await.unwrap(),
-        StatusReply::Admitted(_)
-    ));
+    assert!(matches!(response.json().await.unwrap(), StatusReply::Admitted(_)));
     child.kill().await.unwrap();
 }
 
@@ -62,10 +48,7 @@ async fn a_short_secret_is_refused_with_a_clear_message() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("WAITROOM_SECRET") && stderr.contains("at least 32"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("WAITROOM_SECRET") && stderr.contains("at least 32"), "{stderr}");
 }
 
 #[tokio::test]
@@ -94,11 +77,7 @@ async fn demo_mode_serves_the_login_page_with_a_crowd_ahead() {
     assert_eq!(page.status(), reqwest::StatusCode::OK);
     assert!(page.headers().contains_key("content-security-policy"));
     assert!(page.text().await.unwrap().contains("login-form"));
-    let status = client
-        .get(format!("{url}{STATUS_PATH}"))
-        .send()
-        .await
-        .unwrap();
+    let status = client.get(format!("{url}{STATUS_PATH}")).send().await.unwrap();
     let StatusReply::Queued(queued) = status.json().await.unwrap() else {
         panic!("the crowd should be ahead");
     };

@@ -39,18 +39,9 @@ async fn start() -> Demo {
 
 impl Demo {
     async fn status(&self, ticket: Option<&str>) -> StatusReply {
-        let query = ticket
-            .map(|t| format!("?{TICKET_PARAM}={t}"))
-            .unwrap_or_default();
+        let query = ticket.map(|t| format!("?{TICKET_PARAM}={t}")).unwrap_or_default();
         let url = format!("{}{STATUS_PATH}{query}", self.url);
-        self.client
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.client.get(url).send().await.unwrap().json().await.unwrap()
     }
 
     /// A pass, from the gate itself (its queue is empty: the first visitor is let in).
@@ -92,21 +83,13 @@ fn encode(form: &[(&str, &str)]) -> String {
             })
             .collect::<String>()
     };
-    form.iter()
-        .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    form.iter().map(|(k, v)| format!("{}={}", escape(k), escape(v))).collect::<Vec<_>>().join("&")
 }
 
 #[tokio::test]
 async fn the_login_page_is_served_with_the_strict_csp_and_the_widget_tag() {
     let demo = start().await;
-    let response = demo
-        .client
-        .get(format!("{}/", demo.url))
-        .send()
-        .await
-        .unwrap();
+    let response = demo.client.get(format!("{}/", demo.url)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[CONTENT_SECURITY_POLICY], CSP);
     let page = response.text().await.unwrap();
@@ -125,12 +108,7 @@ async fn the_login_page_is_served_with_the_strict_csp_and_the_widget_tag() {
     assert!(!page.contains("<style"), "inline style sheet");
     assert_eq!(page.matches("<script").count(), 1, "only the widget's tag");
     assert!(!page.contains(" on"), "inline event handler");
-    let css = demo
-        .client
-        .get(format!("{}/demo.css", demo.url))
-        .send()
-        .await
-        .unwrap();
+    let css = demo.client.get(format!("{}/demo.css", demo.url)).send().await.unwrap();
     assert_eq!(css.status(), StatusCode::OK);
     assert_eq!(css.headers()[CONTENT_TYPE], "text/css");
 }
@@ -158,11 +136,7 @@ async fn the_pass_cookie_alone_also_lets_the_user_in() {
     let demo = start().await;
     let pass = demo.pass().await;
     let cookie = format!("theme=dark; waitroom_pass={pass}");
-    let form = [
-        ("identifiant", "lea"),
-        ("mot_de_passe", "x"),
-        ("waitroom_pass", ""),
-    ];
+    let form = [("identifiant", "lea"), ("mot_de_passe", "x"), ("waitroom_pass", "")];
     let (status, page) = demo.login(&form, Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Bienvenue, lea !"), "{page}");
@@ -183,18 +157,15 @@ async fn login_without_a_valid_pass_is_refused_in_french_with_a_way_back() {
     assert!(page.contains(r#"<a href="/">Retour à la page de connexion</a>"#));
 
     for bad in [tampered.as_str(), "p1.garbage"] {
-        let (status, page) = demo
-            .login(&[("identifiant", "lea"), ("waitroom_pass", bad)], None)
-            .await;
+        let (status, page) =
+            demo.login(&[("identifiant", "lea"), ("waitroom_pass", bad)], None).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{bad}");
         assert!(page.contains("n’est pas valide ou a expiré"), "{page}");
     }
 
     // The real pass, once it has run out (300 s).
     demo.clock.fetch_add(300_000, Ordering::SeqCst);
-    let (status, _) = demo
-        .login(&[("identifiant", "lea"), ("waitroom_pass", &pass)], None)
-        .await;
+    let (status, _) = demo.login(&[("identifiant", "lea"), ("waitroom_pass", &pass)], None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -216,15 +187,10 @@ async fn visitor(state: Arc<GateState>) -> (Vec<u64>, Timestamp) {
                     machine.handle_reply(now, answer.into_reply());
                 }
                 Action::Admit { .. } => return (positions, state.now()),
-                other => assert!(
-                    matches!(other, Action::Persist(_) | Action::Render),
-                    "{other:?}"
-                ),
+                other => assert!(matches!(other, Action::Persist(_) | Action::Render), "{other:?}"),
             }
         }
-        let at = machine
-            .poll_timeout()
-            .expect("a queued machine has a timer");
+        let at = machine.poll_timeout().expect("a queued machine has a timer");
         tokio::time::sleep(at.saturating_duration_since(state.now())).await;
         machine.handle_timeout(state.now());
     }
@@ -263,10 +229,7 @@ async fn a_visitor_behind_the_crowd_moves_up_and_is_admitted_in_about_a_minute()
         (Duration::from_secs(45)..=Duration::from_secs(80)).contains(&waited),
         "admitted after {waited:?}; positions {positions:?}"
     );
-    assert!(
-        (low..=target + 1).contains(&positions[0]),
-        "joined at {positions:?}"
-    );
+    assert!((low..=target + 1).contains(&positions[0]), "joined at {positions:?}");
     assert!(positions.windows(2).all(|w| w[1] <= w[0]), "{positions:?}");
     assert!(
         waiting.iter().all(|&n| (low - 5..=target + 5).contains(&n)),

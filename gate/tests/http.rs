@@ -48,11 +48,7 @@ impl Reply {
     }
 
     fn retry_after(&self) -> u64 {
-        self.headers[RETRY_AFTER]
-            .to_str()
-            .unwrap()
-            .parse()
-            .expect("Retry-After is an integer")
+        self.headers[RETRY_AFTER].to_str().unwrap().parse().expect("Retry-After is an integer")
     }
 }
 
@@ -75,12 +71,7 @@ async fn start_at(t0: u64, configure: impl FnOnce(&mut GateConfig)) -> Gate {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(serve(listener, config));
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    Gate {
-        url,
-        clock,
-        client,
-        server,
-    }
+    Gate { url, clock, client, server }
 }
 
 async fn start() -> Gate {
@@ -103,17 +94,11 @@ impl Gate {
     }
 
     async fn get(&self, path_and_query: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path_and_query}", self.url))
-            .send()
-            .await
-            .unwrap()
+        self.client.get(format!("{}{path_and_query}", self.url)).send().await.unwrap()
     }
 
     async fn status(&self, ticket: Option<&str>) -> Reply {
-        let query = ticket
-            .map(|t| format!("?{TICKET_PARAM}={t}"))
-            .unwrap_or_default();
+        let query = ticket.map(|t| format!("?{TICKET_PARAM}={t}")).unwrap_or_default();
         let response = self.get(&format!("{STATUS_PATH}{query}")).await;
         let status = response.status();
         let headers = response.headers().clone();
@@ -123,11 +108,7 @@ impl Gate {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             assert!(headers.contains_key(RETRY_AFTER), "503 without Retry-After");
         }
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply { status, headers, body }
     }
 
     async fn verify(&self, body: &str) -> (StatusCode, serde_json::Value) {
@@ -158,17 +139,12 @@ async fn the_first_client_is_admitted_then_others_queue_in_arrival_order() {
     let gate = start().await;
     let first = gate.status(None).await;
     assert_eq!(first.status, StatusCode::OK);
-    let StatusReply::Admitted(admitted) = &first.body else {
-        panic!("{:?}", first.body)
-    };
+    let StatusReply::Admitted(admitted) = &first.body else { panic!("{:?}", first.body) };
     assert_eq!(admitted.pass_expires_in, 300);
     let cookie = first.headers[SET_COOKIE].to_str().unwrap();
     assert_eq!(
         cookie,
-        format!(
-            "waitroom_pass={}; Path=/; Max-Age=300; SameSite=Lax; HttpOnly",
-            admitted.pass
-        )
+        format!("waitroom_pass={}; Path=/; Max-Age=300; SameSite=Lax; HttpOnly", admitted.pass)
     );
 
     let mut retry_afters = Vec::new();
@@ -206,11 +182,7 @@ async fn polling_again_with_ones_ticket_keeps_ones_place() {
     gate.advance(5);
     let again = gate.status(Some(second.ticket())).await;
     assert_eq!(again.position(), 2);
-    assert_eq!(
-        again.retry_after(),
-        55,
-        "the told time does not move for an early poll"
-    );
+    assert_eq!(again.retry_after(), 55, "the told time does not move for an early poll");
     // The renewed ticket works just as well.
     let once_more = gate.status(Some(again.ticket())).await;
     assert_eq!(once_more.position(), 2);
@@ -225,10 +197,7 @@ async fn holders_coming_back_at_their_told_time_are_admitted() {
     let admitted = gate.status(Some(first.ticket())).await;
     assert_eq!(admitted.status, StatusCode::OK);
     // A lost reply: the same ticket is admitted again, without taking another's turn.
-    assert_eq!(
-        gate.status(Some(first.ticket())).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(gate.status(Some(first.ticket())).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -254,16 +223,9 @@ async fn an_expired_ticket_goes_to_the_back_of_the_queue() {
     gate.status(None).await;
     gate.advance(20);
     let expired = gate.status(Some(late.ticket())).await;
-    assert_eq!(
-        expired.position(),
-        3,
-        "behind the two who came while it was away"
-    );
+    assert_eq!(expired.position(), 3, "behind the two who came while it was away");
     // First in line now, and the slot its absent predecessor left would otherwise be wasted.
-    assert_eq!(
-        gate.status(Some(holder.ticket())).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(gate.status(Some(holder.ticket())).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -317,11 +279,7 @@ async fn a_restarted_gate_puts_earlier_holders_ahead_of_its_newcomers_and_never_
         let reply = after.status(Some(ticket)).await;
         assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(reply.position(), k as u64 + 1);
-        assert_ne!(
-            reply.ticket(),
-            ticket,
-            "the ticket is re-signed with its new number"
-        );
+        assert_ne!(reply.ticket(), ticket, "the ticket is re-signed with its new number");
         restored.push(reply.ticket().to_string());
     }
     let seqs: Vec<u64> = restored.iter().map(|t| seq_of(t)).collect();
@@ -331,10 +289,7 @@ async fn a_restarted_gate_puts_earlier_holders_ahead_of_its_newcomers_and_never_
 
     // Nobody shares a place: each ticket, old or new, keeps its own position.
     for (k, ticket) in restored.iter().chain(&old).enumerate() {
-        assert_eq!(
-            after.status(Some(ticket)).await.position(),
-            k as u64 % 3 + 1
-        );
+        assert_eq!(after.status(Some(ticket)).await.position(), k as u64 % 3 + 1);
     }
     let late = after.status(None).await;
     assert_eq!(late.position(), 5);
@@ -345,11 +300,9 @@ async fn a_restarted_gate_puts_earlier_holders_ahead_of_its_newcomers_and_never_
 async fn bad_requests_get_a_json_400_and_unknown_paths_a_json_404() {
     let gate = start().await;
     let long = "a".repeat(513);
-    for query in [
-        format!("?ticket={long}"),
-        "?ticket=%FF%FE".to_string(),
-        "?ticket=%zz".to_string(),
-    ] {
+    for query in
+        [format!("?ticket={long}"), "?ticket=%FF%FE".to_string(), "?ticket=%zz".to_string()]
+    {
         let response = gate.get(&format!("{STATUS_PATH}{query}")).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
         assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
@@ -357,27 +310,17 @@ async fn bad_requests_get_a_json_400_and_unknown_paths_a_json_404() {
         assert_eq!(error.error, "bad_request");
     }
     // Unknown parameters are fine.
-    assert_eq!(
-        gate.get(&format!("{STATUS_PATH}?lang=fr&v=2"))
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(gate.get(&format!("{STATUS_PATH}?lang=fr&v=2")).await.status(), StatusCode::OK);
     let response = gate.get("/waitroom/nope").await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
-    assert_eq!(
-        response.json::<ErrorReply>().await.unwrap().error,
-        "not_found"
-    );
+    assert_eq!(response.json::<ErrorReply>().await.unwrap().error, "not_found");
 }
 
 #[tokio::test]
 async fn verify_accepts_a_real_pass_and_refuses_a_tampered_one() {
     let gate = start().await;
-    let StatusReply::Admitted(admitted) = gate.status(None).await.body else {
-        panic!()
-    };
+    let StatusReply::Admitted(admitted) = gate.status(None).await.body else { panic!() };
     let body = |pass: &str| serde_json::json!({ "pass": pass }).to_string();
 
     let (status, reply) = gate.verify(&body(&admitted.pass)).await;
@@ -398,10 +341,7 @@ async fn verify_accepts_a_real_pass_and_refuses_a_tampered_one() {
     gate.advance(300);
     let (_, reply) = gate.verify(&body(&admitted.pass)).await;
     let reply: VerifyReply = serde_json::from_value(reply).unwrap();
-    assert_eq!(
-        (reply.valid, reply.reason.as_deref()),
-        (false, Some("token expired"))
-    );
+    assert_eq!((reply.valid, reply.reason.as_deref()), (false, Some("token expired")));
 
     for bad in ["", "{", "{\"pass\": 3}", "[]"] {
         let (status, reply) = gate.verify(bad).await;
@@ -414,36 +354,19 @@ async fn verify_accepts_a_real_pass_and_refuses_a_tampered_one() {
 async fn cors_headers_are_sent_only_to_the_configured_origin() {
     let gate = start_with(|config| config.cors_origins = vec![ENT.to_string()]).await;
     let url = format!("{}{STATUS_PATH}", gate.url);
-    let allowed = gate
-        .client
-        .get(&url)
-        .header("origin", ENT)
-        .send()
-        .await
-        .unwrap();
+    let allowed = gate.client.get(&url).header("origin", ENT).send().await.unwrap();
     assert_eq!(allowed.headers()["access-control-allow-origin"], ENT);
-    assert_eq!(
-        allowed.headers()["access-control-allow-credentials"],
-        "true"
-    );
+    assert_eq!(allowed.headers()["access-control-allow-credentials"], "true");
     assert_eq!(allowed.headers()["vary"], "Origin");
 
-    let other = gate
-        .client
-        .get(&url)
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let other =
+        gate.client.get(&url).header("origin", "https://evil.example").send().await.unwrap();
     assert!(!other.headers().contains_key("access-control-allow-origin"));
     assert_eq!(other.headers()["vary"], "Origin");
 
     let preflight = gate
         .client
-        .request(
-            reqwest::Method::OPTIONS,
-            format!("{}{VERIFY_PATH}", gate.url),
-        )
+        .request(reqwest::Method::OPTIONS, format!("{}{VERIFY_PATH}", gate.url))
         .header("origin", ENT)
         .header("access-control-request-method", "POST")
         .header("access-control-request-headers", "content-type")
@@ -452,10 +375,7 @@ async fn cors_headers_are_sent_only_to_the_configured_origin() {
         .unwrap();
     assert!(preflight.status().is_success());
     assert_eq!(preflight.headers()["access-control-allow-origin"], ENT);
-    assert!(preflight.headers()["access-control-allow-methods"]
-        .to_str()
-        .unwrap()
-        .contains("POST"));
+    assert!(preflight.headers()["access-control-allow-methods"].to_str().unwrap().contains("POST"));
     assert!(preflight.headers()["access-control-allow-headers"]
         .to_str()
         .unwrap()
@@ -472,9 +392,7 @@ async fn without_a_configured_origin_no_cors_header_is_sent() {
         .send()
         .await
         .unwrap();
-    assert!(!response
-        .headers()
-        .contains_key("access-control-allow-origin"));
+    assert!(!response.headers().contains_key("access-control-allow-origin"));
 }
 
 #[tokio::test]
@@ -483,9 +401,7 @@ async fn a_closed_gate_says_so_with_a_long_retry_after() {
     let reply = gate.status(None).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.retry_after(), 300);
-    let StatusReply::Closed(closed) = reply.body else {
-        panic!("{:?}", reply.body)
-    };
+    let StatusReply::Closed(closed) = reply.body else { panic!("{:?}", reply.body) };
     assert_eq!(closed.message.as_deref(), Some("Maintenance jusqu'à 8 h"));
     assert_eq!(closed.retry_after_ms, 300_000);
 }
@@ -500,9 +416,6 @@ async fn static_files_are_served_from_www() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), "<h1>ENT</h1>");
     // The API still answers under /waitroom.
-    assert_eq!(
-        gate.get("/waitroom/nope").await.status(),
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(gate.get("/waitroom/nope").await.status(), StatusCode::NOT_FOUND);
     std::fs::remove_dir_all(dir).ok();
 }

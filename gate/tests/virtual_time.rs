@@ -73,9 +73,8 @@ impl World {
         let gate = GateState::new(config);
         let widget = Config::for_gate(STATUS_PATH);
         let mut rng = Rng::seeded(seed);
-        let mut arrivals: Vec<u64> = (0..USERS)
-            .map(|_| rng.next_u64() % ARRIVALS_OVER_MS)
-            .collect();
+        let mut arrivals: Vec<u64> =
+            (0..USERS).map(|_| rng.next_u64() % ARRIVALS_OVER_MS).collect();
         arrivals.sort_unstable();
         let mut world = World {
             gate,
@@ -135,10 +134,7 @@ impl World {
                 return at;
             }
         }
-        panic!(
-            "the world went idle with {} of {USERS} admitted",
-            self.admissions
-        );
+        panic!("the world went idle with {} of {USERS} admitted", self.admissions);
     }
 
     /// Carries out the machine's actions at `at`, then re-arms its timer if the deadline moved.
@@ -220,14 +216,7 @@ fn three_hundred_machines_are_admitted_in_arrival_order_with_few_requests_and_no
             2,
             44_520, // of 44 850 pairs: 99.26 %
             144_255,
-            QueueStats {
-                admitted: 300,
-                dropped: 0,
-                issued: 278,
-                live: 0,
-                restored: 0,
-                retold: 0,
-            }
+            QueueStats { admitted: 300, dropped: 0, issued: 278, live: 0, restored: 0, retold: 0 }
         )
     );
 }

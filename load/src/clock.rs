@@ -20,20 +20,14 @@ pub struct Clock {
 impl Clock {
     /// Reads the wall clock once; every later reading is that plus monotonic time elapsed.
     pub fn start() -> Self {
-        let since_epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        Clock {
-            origin: Instant::now(),
-            origin_ms: duration_millis(since_epoch),
-        }
+        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        Clock { origin: Instant::now(), origin_ms: duration_millis(since_epoch) }
     }
 
     /// The current time, for the core.
     pub fn now(&self) -> Timestamp {
         Timestamp::from_millis(
-            self.origin_ms
-                .saturating_add(duration_millis(self.origin.elapsed())),
+            self.origin_ms.saturating_add(duration_millis(self.origin.elapsed())),
         )
     }
 

@@ -110,18 +110,13 @@ pub async fn run(options: &Options) -> io::Result<Report> {
         client,
         status_url: status_url.clone(),
         // Auto, like the widget's default: the gate's JSON is read, anything else is plain HTTP.
-        config: Config {
-            protocol: Protocol::Auto,
-            ..Config::for_gate(&status_url)
-        },
+        config: Config { protocol: Protocol::Auto, ..Config::for_gate(&status_url) },
     });
 
     let deadline = clock.instant_after(options.max_duration);
     let users: Vec<_> = (0..options.users)
         .map(|i| {
-            let arrival = options
-                .arrival_window
-                .mul_f64(i as f64 / options.users.max(1) as f64);
+            let arrival = options.arrival_window.mul_f64(i as f64 / options.users.max(1) as f64);
             let target = Arc::clone(&target);
             let seed = options.seed.wrapping_add(i);
             tokio::spawn(async move { run_user(&target, clock, seed, arrival, deadline).await })

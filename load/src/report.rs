@@ -105,9 +105,7 @@ impl Report {
 
         let latency = percentiles(requests.iter().map(|r| r.latency));
         let wait = percentiles(
-            outcomes
-                .iter()
-                .filter_map(|o| Some(o.admitted_at?.saturating_sub(o.arrived_at))),
+            outcomes.iter().filter_map(|o| Some(o.admitted_at?.saturating_sub(o.arrived_at))),
         );
         Report {
             admitted,
@@ -143,8 +141,7 @@ impl Report {
                 "in-process gate at {}, {} admissions/min, burst {}",
                 s.gate,
                 s.admit_per_minute.unwrap_or_default(),
-                s.burst
-                    .map_or_else(|| "default (rate / 6)".to_string(), |b| b.to_string())
+                s.burst.map_or_else(|| "default (rate / 6)".to_string(), |b| b.to_string())
             )
         } else {
             format!("external gate at {}", s.gate)
@@ -158,34 +155,16 @@ impl Report {
         let rows = [
             ("users admitted", self.admitted.to_string()),
             ("users failed open", self.failed_open.to_string()),
-            (
-                "users not admitted by the cap",
-                self.not_admitted_by_cap.to_string(),
-            ),
+            ("users not admitted by the cap", self.not_admitted_by_cap.to_string()),
             ("requests total", self.requests.to_string()),
             (
                 "responses 200 / 503 / errors",
-                format!(
-                    "{} / {} / {}",
-                    self.responses_200, self.responses_503, self.errors
-                ),
+                format!("{} / {} / {}", self.responses_200, self.responses_503, self.errors),
             ),
-            (
-                "requests per admitted user",
-                format!("{:.3}", self.requests_per_admitted),
-            ),
-            (
-                "most requests by one user",
-                self.max_requests_per_user.to_string(),
-            ),
-            (
-                "arrival rate (users/s)",
-                format!("{:.1}", self.arrival_rate_per_s),
-            ),
-            (
-                "gate request rate, mean (req/s)",
-                format!("{:.1}", self.request_rate_mean_per_s),
-            ),
+            ("requests per admitted user", format!("{:.3}", self.requests_per_admitted)),
+            ("most requests by one user", self.max_requests_per_user.to_string()),
+            ("arrival rate (users/s)", format!("{:.1}", self.arrival_rate_per_s)),
+            ("gate request rate, mean (req/s)", format!("{:.1}", self.request_rate_mean_per_s)),
             (
                 "gate request rate, peak (req/s)",
                 format!(
@@ -274,25 +253,12 @@ mod tests {
         ];
         let report = Report::new(setup, &outcomes, Duration::from_secs(4));
         assert_eq!((report.admitted, report.not_admitted_by_cap), (2, 1));
-        assert_eq!(
-            (report.requests, report.responses_200, report.responses_503),
-            (5, 2, 3)
-        );
+        assert_eq!((report.requests, report.responses_200, report.responses_503), (5, 2, 3));
         assert_eq!(report.requests_per_admitted, 2.5);
         // Seconds 1, 2 and 3: 2, 1 and 2 requests; the quiet second 0 does not dilute the mean.
         assert!((report.request_rate_mean_per_s - 5.0 / 3.0).abs() < 1e-9);
-        assert_eq!(
-            (
-                report.request_rate_peak_per_s,
-                report.request_rate_peak_second
-            ),
-            (2, 1)
-        );
-        assert!(
-            (report.wait.max_ms - 1_700.0).abs() < 2.0,
-            "{:?}",
-            report.wait
-        );
+        assert_eq!((report.request_rate_peak_per_s, report.request_rate_peak_second), (2, 1));
+        assert!((report.wait.max_ms - 1_700.0).abs() < 2.0, "{:?}", report.wait);
         assert_eq!(report.latency.p50_ms, 2.0);
     }
 }

@@ -74,10 +74,7 @@ pub async fn run_user(
     arrival: Duration,
     deadline: Instant,
 ) -> UserOutcome {
-    let mut outcome = UserOutcome {
-        arrived_at: arrival,
-        ..UserOutcome::default()
-    };
+    let mut outcome = UserOutcome { arrived_at: arrival, ..UserOutcome::default() };
     // Cancelling at the deadline drops at most one request in flight, which is not recorded.
     let _ = tokio::time::timeout_at(deadline, async {
         tokio::time::sleep_until(clock.instant_after(arrival)).await;
@@ -124,11 +121,8 @@ async fn send(
     outcome: &mut UserOutcome,
 ) -> Reply {
     let sent_at = clock.elapsed();
-    let mut request = target
-        .client
-        .get(&target.status_url)
-        .header(ACCEPT, "application/json")
-        .timeout(timeout);
+    let mut request =
+        target.client.get(&target.status_url).header(ACCEPT, "application/json").timeout(timeout);
     if let Some(ticket) = ticket {
         request = request.query(&[(TICKET_PARAM, ticket)]);
     }
@@ -158,11 +152,7 @@ async fn send(
         Err(error) if error.is_timeout() => (Outcome::Timeout, Reply::from(Failure::Timeout)),
         Err(_) => (Outcome::Network, Reply::from(Failure::Network)),
     };
-    outcome.requests.push(RequestRecord {
-        sent_at,
-        latency,
-        outcome: recorded,
-    });
+    outcome.requests.push(RequestRecord { sent_at, latency, outcome: recorded });
     reply
 }
 

@@ -20,24 +20,14 @@ async fn a_small_stampede_is_admitted_with_few_requests_each() {
     let report = run(&options).await.expect("the run starts");
     assert_eq!(report.admitted, 100, "{}", report.to_markdown());
     assert_eq!(report.errors, 0, "{}", report.to_markdown());
-    assert!(
-        report.responses_503 > 0,
-        "nobody was queued: the test proves nothing"
-    );
-    assert!(
-        report.requests_per_admitted <= 3.0,
-        "{}",
-        report.to_markdown()
-    );
+    assert!(report.responses_503 > 0, "nobody was queued: the test proves nothing");
+    assert!(report.requests_per_admitted <= 3.0, "{}", report.to_markdown());
     assert!(report.wall_s < 10.0, "{}", report.to_markdown());
 }
 
 #[tokio::test]
 async fn a_rate_the_gate_would_panic_on_is_refused() {
-    let options = Options {
-        admit_per_minute: 0.0,
-        ..Options::default()
-    };
+    let options = Options { admit_per_minute: 0.0, ..Options::default() };
     let error = run(&options).await.unwrap_err();
     assert!(error.to_string().contains("admit-per-minute"), "{error}");
 }

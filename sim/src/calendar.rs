@@ -102,9 +102,7 @@ impl<T: Copy> Calendar<T> {
                 if *at - self.now >= HORIZON_MS {
                     break;
                 }
-                let Some(Reverse((at, _, Wrapper(item)))) = self.far.pop() else {
-                    unreachable!()
-                };
+                let Some(Reverse((at, _, Wrapper(item)))) = self.far.pop() else { unreachable!() };
                 self.slots[(at & MASK) as usize].push(item);
                 self.near += 1;
             }
@@ -165,9 +163,7 @@ mod tests {
         for i in 0..5 {
             calendar.push(7, i);
         }
-        let got: Vec<u32> = std::iter::from_fn(|| calendar.pop())
-            .map(|(_, i)| i)
-            .collect();
+        let got: Vec<u32> = std::iter::from_fn(|| calendar.pop()).map(|(_, i)| i).collect();
         assert_eq!(got, [0, 1, 2, 3, 4]);
     }
 }

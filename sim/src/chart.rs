@@ -13,9 +13,8 @@ const BOTTOM: f64 = 50.0;
 /// Points per line at most: longer series are averaged over wider buckets.
 const MAX_POINTS: usize = 1_200;
 /// Colour-blind-safe palette (Okabe and Ito), yellow last: it reads poorly on white.
-const COLOURS: [&str; 8] = [
-    "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#F0E442",
-];
+const COLOURS: [&str; 8] =
+    ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#F0E442"];
 
 /// One line: a name and the requests of each second.
 #[derive(Debug, Clone, Copy)]
@@ -28,19 +27,9 @@ pub struct Series<'a> {
 
 /// The SVG document.
 pub fn svg(title: &str, series: &[Series<'_>]) -> String {
-    let seconds = series
-        .iter()
-        .map(|s| s.per_second.len())
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let seconds = series.iter().map(|s| s.per_second.len()).max().unwrap_or(0).max(1);
     let step = seconds.div_ceil(MAX_POINTS).max(1);
-    let peak = series
-        .iter()
-        .flat_map(|s| s.per_second.iter().copied())
-        .max()
-        .unwrap_or(1)
-        .max(1);
+    let peak = series.iter().flat_map(|s| s.per_second.iter().copied()).max().unwrap_or(1).max(1);
     let decades = (f64::from(peak).log10().ceil() as i32).max(1);
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
@@ -54,11 +43,7 @@ pub fn svg(title: &str, series: &[Series<'_>]) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        out,
-        r#"<text x="{LEFT}" y="24" font-size="15">{}</text>"#,
-        escape(title)
-    );
+    let _ = writeln!(out, r#"<text x="{LEFT}" y="24" font-size="15">{}</text>"#, escape(title));
     for d in 0..=decades {
         let yy = y(10f64.powi(d));
         let _ = writeln!(
@@ -123,16 +108,11 @@ pub fn svg(title: &str, series: &[Series<'_>]) -> String {
 /// A tick spacing in minutes that gives at most about a dozen ticks.
 fn nice_minutes(seconds: usize) -> usize {
     let minutes = seconds.div_ceil(60);
-    [1, 2, 5, 10, 15, 30, 60, 120]
-        .into_iter()
-        .find(|&s| minutes / s <= 12)
-        .unwrap_or(240)
+    [1, 2, 5, 10, 15, 30, 60, 120].into_iter().find(|&s| minutes / s <= 12).unwrap_or(240)
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -145,16 +125,7 @@ mod tests {
         let b = [0, 0, 5];
         let doc = svg(
             "a < b",
-            &[
-                Series {
-                    name: "x&y",
-                    per_second: &a,
-                },
-                Series {
-                    name: "z",
-                    per_second: &b,
-                },
-            ],
+            &[Series { name: "x&y", per_second: &a }, Series { name: "z", per_second: &b }],
         );
         assert!(doc.starts_with("<svg"));
         assert_eq!(doc.matches("<polyline").count(), 2);

@@ -179,30 +179,19 @@ pub fn run(scenario: &Scenario, crowd: &Crowd, strategy: Strategy) -> Outcome {
     let n = crowd.len();
     let clients = match strategy.client() {
         Client::Reload { min, max } => Clients::Reload { min, max },
-        Client::Poll { period } => Clients::Poll {
-            period: duration_millis(period),
-        },
+        Client::Poll { period } => Clients::Poll { period: duration_millis(period) },
         Client::Backoff { jitter, base, cap } => Clients::Backoff(
             crowd
                 .seed
                 .iter()
-                .map(|&s| {
-                    Backoff::seeded(s)
-                        .with_base(base)
-                        .with_cap(cap)
-                        .with_jitter(jitter)
-                })
+                .map(|&s| Backoff::seeded(s).with_base(base).with_cap(cap).with_jitter(jitter))
                 .collect(),
         ),
         Client::Machine { protocol } => {
             let config = Config { protocol, ..config };
             Clients::Machines(Machines {
                 protocol,
-                machines: crowd
-                    .seed
-                    .iter()
-                    .map(|&s| Machine::new(&config, s))
-                    .collect(),
+                machines: crowd.seed.iter().map(|&s| Machine::new(&config, s)).collect(),
                 replies: vec![None; n],
                 armed: vec![NEVER; n],
                 tickets: vec![None; n],
@@ -274,9 +263,8 @@ impl Sim<'_> {
             }
             self.out.end = at;
             while (self.out.live.len() as u64) * 1_000 <= at {
-                let (estimate, live, stats) = self
-                    .backend
-                    .with_queue(|q| (q.no_show_rate(), q.live(), q.stats()));
+                let (estimate, live, stats) =
+                    self.backend.with_queue(|q| (q.no_show_rate(), q.live(), q.stats()));
                 self.out.no_show_estimate.push(estimate as f32);
                 self.out.live.push(live as u32);
                 self.out.retold.push(stats.retold);
@@ -318,13 +306,7 @@ impl Sim<'_> {
     }
 
     fn push(&mut self, at: u64, kind: Kind, user: usize) {
-        self.events.push(
-            at,
-            Event {
-                user: user as u32,
-                kind,
-            },
-        );
+        self.events.push(at, Event { user: user as u32, kind });
     }
 
     fn machines(&mut self) -> &mut Machines {
@@ -457,9 +439,9 @@ impl Sim<'_> {
             }
         }
         let m = self.machines();
-        let deadline = m.machines[user].poll_timeout().map_or(NEVER, |t| {
-            t.as_millis().saturating_sub(T0.as_millis()).max(at)
-        });
+        let deadline = m.machines[user]
+            .poll_timeout()
+            .map_or(NEVER, |t| t.as_millis().saturating_sub(T0.as_millis()).max(at));
         if deadline != m.armed[user] {
             m.armed[user] = deadline;
             if deadline != NEVER {

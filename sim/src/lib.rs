@@ -55,9 +55,7 @@ pub fn run_all(scenario: &Scenario, strategies: &[Strategy], threads: usize) -> 
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&i) = order.get(k) else { break };
                 let run = run_one(scenario, &crowd, strategies[i]);
-                results
-                    .lock()
-                    .expect("no worker panics while holding the lock")[i] = Some(run);
+                results.lock().expect("no worker panics while holding the lock")[i] = Some(run);
             });
         }
     });

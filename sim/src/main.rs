@@ -92,22 +92,15 @@ fn main() -> ExitCode {
         seed: args.seed,
         time_limit_s: args.time_limit,
     };
-    let strategies = if args.strategies.is_empty() {
-        Strategy::ALL.to_vec()
-    } else {
-        args.strategies.clone()
-    };
+    let strategies =
+        if args.strategies.is_empty() { Strategy::ALL.to_vec() } else { args.strategies.clone() };
 
     let started = Instant::now();
     let runs = waitroom_sim::run_all(&scenario, &strategies, args.threads);
     let elapsed_s = started.elapsed().as_secs_f64();
 
     let metrics: Vec<_> = runs.iter().map(|r| r.metrics.clone()).collect();
-    let report = Report {
-        scenario: &scenario,
-        strategies: &metrics,
-        elapsed_s,
-    };
+    let report = Report { scenario: &scenario, strategies: &metrics, elapsed_s };
     match args.format {
         Format::Markdown => print!("{}", report.to_markdown()),
         Format::Json => println!("{}", report.to_json()),
@@ -115,10 +108,7 @@ fn main() -> ExitCode {
     if let Some(path) = &args.chart {
         let series: Vec<Series<'_>> = runs
             .iter()
-            .map(|r| Series {
-                name: r.metrics.name,
-                per_second: &r.requests_per_second,
-            })
+            .map(|r| Series { name: r.metrics.name, per_second: &r.requests_per_second })
             .collect();
         let title = format!(
             "{} users, {} admissions/min: requests per second",
@@ -143,11 +133,8 @@ fn trace_csv(runs: &[waitroom_sim::StrategyRun]) -> String {
     let mut out =
         String::from("strategy,second,requests,admissions,no_show_estimate,live,retold\n");
     for run in runs {
-        let len = run
-            .requests_per_second
-            .len()
-            .max(run.admissions_per_second.len())
-            .max(run.live.len());
+        let len =
+            run.requests_per_second.len().max(run.admissions_per_second.len()).max(run.live.len());
         for k in 0..len {
             let _ = writeln!(
                 out,
@@ -176,22 +163,19 @@ fn check(args: &Args) -> Result<(), String> {
         ));
     }
     if !(args.admit_per_minute.is_finite() && args.admit_per_minute > 0.0) {
-        return Err(format!(
-            "--admit-per-minute {} is not a positive rate",
-            args.admit_per_minute
-        ));
+        return Err(format!("--admit-per-minute {} is not a positive rate", args.admit_per_minute));
     }
     if args.burst.is_some_and(|b| !(b.is_finite() && b >= 1.0)) {
         return Err("--burst must be at least 1 admission".into());
     }
     if !(0.0..=0.9).contains(&args.expected_no_show) {
-        return Err(format!("--expected-no-show {} is not between 0 and 0.9", args.expected_no_show));
+        return Err(format!(
+            "--expected-no-show {} is not between 0 and 0.9",
+            args.expected_no_show
+        ));
     }
     if !(0.0..=1.0).contains(&args.abandon) {
-        return Err(format!(
-            "--abandon {} is not a probability in [0, 1]",
-            args.abandon
-        ));
+        return Err(format!("--abandon {} is not a probability in [0, 1]", args.abandon));
     }
     if !(args.latency_ms.is_finite() && (1.0..=700.0).contains(&args.latency_ms)) {
         return Err(format!(

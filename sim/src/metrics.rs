@@ -74,11 +74,8 @@ pub struct QueueCounters {
 pub fn measure(scenario: &Scenario, crowd: &Crowd, outcome: &Outcome) -> Metrics {
     let config = scenario.queue_config();
     let count = |fate| outcome.fate.iter().filter(|&&f| f == fate).count() as u64;
-    let (admitted, abandoned, waiting) = (
-        count(Fate::Admitted),
-        count(Fate::Abandoned),
-        count(Fate::Waiting),
-    );
+    let (admitted, abandoned, waiting) =
+        (count(Fate::Admitted), count(Fate::Abandoned), count(Fate::Waiting));
     let requests: u64 = outcome.requests.iter().map(|&r| u64::from(r)).sum();
 
     let arrivals_per_second = per_second(&crowd.arrival);
@@ -86,22 +83,15 @@ pub fn measure(scenario: &Scenario, crowd: &Crowd, outcome: &Outcome) -> Metrics
     let peak_arrival_rps = peak(&arrivals_per_second);
 
     // Admitted users, in arrival order.
-    let users: Vec<usize> = (0..crowd.len())
-        .filter(|&u| outcome.fate[u] == Fate::Admitted)
-        .collect();
+    let users: Vec<usize> =
+        (0..crowd.len()).filter(|&u| outcome.fate[u] == Fate::Admitted).collect();
     let served: Vec<u64> = users.iter().map(|&u| outcome.served_at[u]).collect();
-    let waits_ms: Vec<u64> = users
-        .iter()
-        .map(|&u| outcome.admitted_at[u] - crowd.arrival[u])
-        .collect();
+    let waits_ms: Vec<u64> =
+        users.iter().map(|&u| outcome.admitted_at[u] - crowd.arrival[u]).collect();
     let arrivals: Vec<u64> = users.iter().map(|&u| crowd.arrival[u]).collect();
     let ideal = ideal_fifo(&arrivals, config.admit_per_minute, config.burst);
-    let mean_ideal_wait_s = mean(
-        ideal
-            .iter()
-            .zip(&arrivals)
-            .map(|(&admit, &a)| admit - a as f64),
-    ) / 1_000.0;
+    let mean_ideal_wait_s =
+        mean(ideal.iter().zip(&arrivals).map(|(&admit, &a)| admit - a as f64)) / 1_000.0;
 
     let last_admission = served.iter().copied().max();
     let window = match (outcome.first_refusal, last_admission) {
@@ -174,10 +164,7 @@ pub fn peak(buckets: &[u32]) -> u32 {
 /// the server could admit in that time, `rate × (end - start)`. It can exceed 1 only by the
 /// fraction of a token left in the bucket at `start`.
 pub fn capacity_used(served: &[u64], start: u64, end: u64, per_minute: f64) -> f64 {
-    let admissions = served
-        .iter()
-        .filter(|&&t| (start..=end).contains(&t))
-        .count();
+    let admissions = served.iter().filter(|&&t| (start..=end).contains(&t)).count();
     admissions as f64 / (per_minute / 60_000.0 * (end - start) as f64)
 }
 

@@ -142,11 +142,7 @@ impl Crowd {
             })
             .collect();
         let seed = (0..n).map(|_| rng.next_u64()).collect();
-        Crowd {
-            arrival,
-            abandon_at,
-            seed,
-        }
+        Crowd { arrival, abandon_at, seed }
     }
 
     /// Number of users.
@@ -305,11 +301,7 @@ mod tests {
 
     #[test]
     fn a_burst_crowd_puts_sixty_percent_in_the_first_five_seconds() {
-        let scenario = Scenario {
-            users: 10_000,
-            arrival: Arrival::Burst,
-            ..Scenario::default()
-        };
+        let scenario = Scenario { users: 10_000, arrival: Arrival::Burst, ..Scenario::default() };
         let crowd = Crowd::draw(&scenario);
         let early = crowd.arrival.iter().filter(|&&a| a < BURST_SPAN_MS).count();
         // 6 000 in the burst plus the uniform rest's share of the first 5 s (4 000 × 5 / 120).
@@ -318,11 +310,7 @@ mod tests {
 
     #[test]
     fn abandoners_leave_between_arrival_and_their_ideal_turn() {
-        let scenario = Scenario {
-            users: 20_000,
-            abandon: 0.5,
-            ..Scenario::default()
-        };
+        let scenario = Scenario { users: 20_000, abandon: 0.5, ..Scenario::default() };
         let crowd = Crowd::draw(&scenario);
         let config = scenario.queue_config();
         let ideal = ideal_fifo(&crowd.arrival, config.admit_per_minute, config.burst);

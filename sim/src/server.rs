@@ -64,11 +64,7 @@ pub fn plain_reply(
     let retry_after = retry_after_s.map(|s| s.to_string());
     let response = Response {
         status: if admitted { 200 } else { 503 },
-        retry_after: if admitted {
-            None
-        } else {
-            retry_after.as_deref()
-        },
+        retry_after: if admitted { None } else { retry_after.as_deref() },
         content_type: Some("text/html; charset=utf-8"),
         body: if admitted { "" } else { QUOTA_PAGE },
         ..Response::default()
@@ -82,11 +78,7 @@ mod tests {
 
     #[test]
     fn the_gate_queues_then_admits_and_the_widget_reads_both() {
-        let scenario = Scenario {
-            admit_per_minute: 60.0,
-            burst: Some(1.0),
-            ..Scenario::default()
-        };
+        let scenario = Scenario { admit_per_minute: 60.0, burst: Some(1.0), ..Scenario::default() };
         let gate = gate(&scenario);
         let first = gate.answer(T0, None);
         assert!(matches!(
@@ -94,25 +86,15 @@ mod tests {
             Reply::Admitted { pass: Some(_), .. }
         ));
         let second = gate.answer(T0, None);
-        let Reply::Queued {
-            ticket,
-            position,
-            retry_after,
-            ..
-        } = classify_answer(&second, Protocol::Native, T0)
+        let Reply::Queued { ticket, position, retry_after, .. } =
+            classify_answer(&second, Protocol::Native, T0)
         else {
             panic!("the bucket is empty: {second:?}");
         };
-        assert_eq!(
-            (position, retry_after),
-            (1, std::time::Duration::from_secs(1))
-        );
+        assert_eq!((position, retry_after), (1, std::time::Duration::from_secs(1)));
         let later = T0.saturating_add(retry_after);
         let third = gate.answer(later, Some(&ticket));
-        assert!(matches!(
-            classify_answer(&third, Protocol::Native, later),
-            Reply::Admitted { .. }
-        ));
+        assert!(matches!(classify_answer(&third, Protocol::Native, later), Reply::Admitted { .. }));
     }
 
     #[test]

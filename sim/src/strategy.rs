@@ -107,24 +107,15 @@ impl Strategy {
             cap: Duration::from_secs(20),
         };
         match self {
-            Strategy::NaiveReload => Client::Reload {
-                min: Duration::from_secs(5),
-                max: Duration::from_secs(30),
-            },
-            Strategy::Refresh20s => Client::Poll {
-                period: Duration::from_secs(20),
-            },
-            Strategy::Poll3s => Client::Poll {
-                period: Duration::from_secs(3),
-            },
+            Strategy::NaiveReload => {
+                Client::Reload { min: Duration::from_secs(5), max: Duration::from_secs(30) }
+            }
+            Strategy::Refresh20s => Client::Poll { period: Duration::from_secs(20) },
+            Strategy::Poll3s => Client::Poll { period: Duration::from_secs(3) },
             Strategy::BackoffFullJitter => backoff(Jitter::Full),
             Strategy::DecorrelatedJitter => backoff(Jitter::Decorrelated),
-            Strategy::WaitroomHttp => Client::Machine {
-                protocol: Protocol::Http,
-            },
-            Strategy::WaitroomNative => Client::Machine {
-                protocol: Protocol::Native,
-            },
+            Strategy::WaitroomHttp => Client::Machine { protocol: Protocol::Http },
+            Strategy::WaitroomNative => Client::Machine { protocol: Protocol::Native },
         }
     }
 
@@ -132,13 +123,9 @@ impl Strategy {
     pub fn server(self) -> Server {
         match self {
             Strategy::Refresh20s | Strategy::Poll3s | Strategy::WaitroomNative => Server::Queue,
-            Strategy::WaitroomHttp => Server::Plain {
-                retry_after_s: Some(20),
-            },
+            Strategy::WaitroomHttp => Server::Plain { retry_after_s: Some(20) },
             Strategy::NaiveReload | Strategy::BackoffFullJitter | Strategy::DecorrelatedJitter => {
-                Server::Plain {
-                    retry_after_s: None,
-                }
+                Server::Plain { retry_after_s: None }
             }
         }
     }
@@ -167,12 +154,7 @@ pub struct UnknownStrategy(pub String);
 impl fmt::Display for UnknownStrategy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<&str> = Strategy::ALL.iter().map(|s| s.name()).collect();
-        write!(
-            f,
-            "unknown strategy `{}`; expected one of: {}",
-            self.0,
-            names.join(", ")
-        )
+        write!(f, "unknown strategy `{}`; expected one of: {}", self.0, names.join(", "))
     }
 }
 
@@ -199,10 +181,6 @@ mod tests {
         for s in Strategy::ALL {
             assert_eq!(s.name().parse::<Strategy>(), Ok(s));
         }
-        assert!("f5"
-            .parse::<Strategy>()
-            .unwrap_err()
-            .to_string()
-            .contains("waitroom-native"));
+        assert!("f5".parse::<Strategy>().unwrap_err().to_string().contains("waitroom-native"));
     }
 }

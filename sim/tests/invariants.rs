@@ -18,28 +18,16 @@ fn small() -> Scenario {
 }
 
 fn by_name(runs: &[StrategyRun], strategy: Strategy) -> &StrategyRun {
-    runs.iter()
-        .find(|r| r.metrics.name == strategy.name())
-        .expect("the strategy ran")
+    runs.iter().find(|r| r.metrics.name == strategy.name()).expect("the strategy ran")
 }
 
 #[test]
 fn a_seed_gives_the_same_figures_whatever_the_threads() {
-    let scenario = Scenario {
-        arrival: Arrival::Burst,
-        ..small()
-    };
+    let scenario = Scenario { arrival: Arrival::Burst, ..small() };
     let first = run_all(&scenario, &Strategy::ALL, 2);
     let again = run_all(&scenario, &Strategy::ALL, 1);
     assert_eq!(first, again);
-    let other_seed = run_all(
-        &Scenario {
-            seed: 8,
-            ..scenario
-        },
-        &Strategy::ALL,
-        2,
-    );
+    let other_seed = run_all(&Scenario { seed: 8, ..scenario }, &Strategy::ALL, 2);
     assert_ne!(first[0].metrics, other_seed[0].metrics);
 }
 
@@ -53,20 +41,12 @@ fn every_user_who_does_not_give_up_is_admitted_by_every_strategy() {
         let m = &run.metrics;
         assert_eq!(m.not_admitted, 0, "{}", m.name);
         assert!(!m.time_limit_hit, "{}", m.name);
-        assert_eq!(
-            m.admitted + m.abandoned,
-            u64::from(scenario.users),
-            "{}",
-            m.name
-        );
+        assert_eq!(m.admitted + m.abandoned, u64::from(scenario.users), "{}", m.name);
         // Only users drawn as abandoners ever give up.
         assert!(m.abandoned <= leaving, "{}", m.name);
         assert_eq!(
             m.requests,
-            run.requests_per_second
-                .iter()
-                .map(|&r| u64::from(r))
-                .sum::<u64>(),
+            run.requests_per_second.iter().map(|&r| u64::from(r)).sum::<u64>(),
             "{}",
             m.name
         );
@@ -77,11 +57,7 @@ fn every_user_who_does_not_give_up_is_admitted_by_every_strategy() {
 fn the_native_widget_costs_fewer_requests_than_any_other_strategy() {
     let runs = run_all(&small(), &Strategy::ALL, 2);
     let native = &by_name(&runs, Strategy::WaitroomNative).metrics;
-    assert!(
-        native.requests_per_admitted < 2.2,
-        "{}",
-        native.requests_per_admitted
-    );
+    assert!(native.requests_per_admitted < 2.2, "{}", native.requests_per_admitted);
     for run in &runs {
         if run.metrics.name != native.name {
             assert!(
@@ -124,10 +100,7 @@ fn a_slow_queue_is_perfectly_fifo_with_two_requests_per_waiting_user() {
     assert_eq!(m.order_kept, 1.0);
     assert_eq!(m.requests, 2 + 2 * 28);
     assert_eq!(m.admitted_by_requests, [2, 28, 0, 0, 0, 0]);
-    assert_eq!(
-        m.queue.map(|q| (q.issued, q.retold, q.dropped)),
-        Some((28, 0, 0))
-    );
+    assert_eq!(m.queue.map(|q| (q.issued, q.retold, q.dropped)), Some((28, 0, 0)));
     // Each user waits its 10 s slot plus its jitter: the capacity is nearly all used.
     assert!(m.capacity_used.unwrap() > 0.97, "{:?}", m.capacity_used);
 }
@@ -135,12 +108,8 @@ fn a_slow_queue_is_perfectly_fifo_with_two_requests_per_waiting_user() {
 #[test]
 fn the_metrics_of_a_hand_made_outcome() {
     // Four users arriving at 0, 1, 2 and 3 s; 60 admissions a minute, bucket of 1.
-    let scenario = Scenario {
-        users: 4,
-        admit_per_minute: 60.0,
-        burst: Some(1.0),
-        ..Scenario::default()
-    };
+    let scenario =
+        Scenario { users: 4, admit_per_minute: 60.0, burst: Some(1.0), ..Scenario::default() };
     let crowd = Crowd {
         arrival: vec![0, 1_000, 2_000, 3_000],
         abandon_at: vec![NEVER, NEVER, 2_500, NEVER],
@@ -148,12 +117,7 @@ fn the_metrics_of_a_hand_made_outcome() {
     };
     let outcome = Outcome {
         strategy: Strategy::NaiveReload,
-        fate: vec![
-            Fate::Admitted,
-            Fate::Admitted,
-            Fate::Abandoned,
-            Fate::Admitted,
-        ],
+        fate: vec![Fate::Admitted, Fate::Admitted, Fate::Abandoned, Fate::Admitted],
         // User 3 gets in before user 1: one pair of three out of order.
         served_at: vec![0, 6_000, NEVER, 4_000],
         admitted_at: vec![100, 6_100, NEVER, 4_100],
@@ -180,26 +144,16 @@ fn the_metrics_of_a_hand_made_outcome() {
     // Ideal FIFO of users arriving at 0, 1 and 3 s with one token a second: no wait at all…
     assert_eq!(m.mean_ideal_wait_s, 0.0);
     // …and a busy window from 1 s to 6 s holding two admissions, at one a second.
-    assert_eq!(
-        (m.busy_window_start_s, m.busy_window_s),
-        (Some(1.0), Some(5.0))
-    );
+    assert_eq!((m.busy_window_start_s, m.busy_window_s), (Some(1.0), Some(5.0)));
     assert_eq!(m.capacity_used, Some(2.0 / 5.0));
     assert_eq!(m.admitted_by_requests, [1, 1, 0, 0, 1, 0]);
 }
 
 #[test]
 fn the_engine_runs_one_strategy_at_a_time_too() {
-    let scenario = Scenario {
-        users: 300,
-        ..small()
-    };
+    let scenario = Scenario { users: 300, ..small() };
     let crowd = Crowd::draw(&scenario);
     let outcome = engine::run(&scenario, &crowd, Strategy::WaitroomHttp);
     assert!(outcome.fate.iter().all(|&f| f != Fate::Waiting));
-    assert!(outcome
-        .admitted_at
-        .iter()
-        .zip(&outcome.served_at)
-        .all(|(&a, &s)| a == NEVER || a > s));
+    assert!(outcome.admitted_at.iter().zip(&outcome.served_at).all(|(&a, &s)| a == NEVER || a > s));
 }

@@ -138,7 +138,6 @@ fn round(q: u64, e2: i64, sticky: bool) -> Option<f64> {
 struct Big(Vec<u32>);
 
 impl Big {
-
     fn mul_small(&mut self, factor: u32) {
         let mut carry = 0u64;
         for limb in &mut self.0 {
@@ -170,7 +169,6 @@ impl Big {
         }
         self.mul_small(10u32.pow(k));
     }
-
 
     fn trim(&mut self) {
         while self.0.len() > 1 && self.0.last() == Some(&0) {
@@ -207,7 +205,8 @@ impl Big {
     fn cmp(&self, other: &Big) -> Ordering {
         let len = self.0.len().max(other.0.len());
         for i in (0..len).rev() {
-            let (a, b) = (self.0.get(i).copied().unwrap_or(0), other.0.get(i).copied().unwrap_or(0));
+            let (a, b) =
+                (self.0.get(i).copied().unwrap_or(0), other.0.get(i).copied().unwrap_or(0));
             if a != b {
                 return a.cmp(&b);
             }
@@ -225,6 +224,4 @@ impl Big {
         }
         self.trim();
     }
-
-
 }

@@ -48,12 +48,15 @@ fn status_json(status: &Status) -> String {
         Status::Checking => w.string("kind", "checking"),
         Status::Queued => w.string("kind", "queued"),
         Status::Throttled => w.string("kind", "throttled"),
-        Status::Closed { message } => w.string("kind", "closed").optional_string("message", message.as_deref()),
+        Status::Closed { message } => {
+            w.string("kind", "closed").optional_string("message", message.as_deref())
+        }
         Status::Unavailable { since } => w.string("kind", "unavailable").u64("since", *since),
         Status::GaveUp => w.string("kind", "gave_up"),
-        Status::Admitted { pass, expires_at } => {
-            w.string("kind", "admitted").optional_string("pass", pass.as_deref()).optional_u64("expires_at", *expires_at)
-        }
+        Status::Admitted { pass, expires_at } => w
+            .string("kind", "admitted")
+            .optional_string("pass", pass.as_deref())
+            .optional_u64("expires_at", *expires_at),
         Status::FailedOpen => w.string("kind", "failed_open"),
     };
     w.finish()
@@ -108,7 +111,13 @@ mod tests {
             next_at: 1_775_462_460_000,
             attempt: 2,
             status: Status::Queued,
-            place: Some(Place { position: 42, at: 1_775_462_400_000, advance_per_minute: 6.5, eta_ms: 300_000, entry_position: 70 }),
+            place: Some(Place {
+                position: 42,
+                at: 1_775_462_400_000,
+                advance_per_minute: 6.5,
+                eta_ms: 300_000,
+                entry_position: 70,
+            }),
             last_update: Some(1_775_462_400_000),
             saved_at: 1_775_462_400_500,
         }
@@ -149,7 +158,8 @@ mod tests {
             text().prop_map(|message| Status::Closed { message }),
             any::<u64>().prop_map(|since| Status::Unavailable { since }),
             Just(Status::GaveUp),
-            (text(), proptest::option::of(any::<u64>())).prop_map(|(pass, expires_at)| Status::Admitted { pass, expires_at }),
+            (text(), proptest::option::of(any::<u64>()))
+                .prop_map(|(pass, expires_at)| Status::Admitted { pass, expires_at }),
             Just(Status::FailedOpen),
         ]
     }
@@ -157,14 +167,15 @@ mod tests {
     fn any_snapshot() -> impl Strategy<Value = Snapshot> {
         // Rates are stored to the thousandth (`json::push_f64`): generate exactly those.
         let rate = (0u64..1_000_000_000).prop_map(|milli| milli as f64 / 1000.0);
-        let place = (any::<u64>(), any::<u64>(), rate, any::<u64>(), any::<u64>())
-            .prop_map(|(position, at, advance_per_minute, eta_ms, entry_position)| Place {
+        let place = (any::<u64>(), any::<u64>(), rate, any::<u64>(), any::<u64>()).prop_map(
+            |(position, at, advance_per_minute, eta_ms, entry_position)| Place {
                 position,
                 at,
                 advance_per_minute,
                 eta_ms,
                 entry_position,
-            });
+            },
+        );
         (
             proptest::option::of("(?s).{0,20}"),
             any::<u64>(),
@@ -174,15 +185,17 @@ mod tests {
             proptest::option::of(any::<u64>()),
             any::<u64>(),
         )
-            .prop_map(|(ticket, next_at, attempt, status, place, last_update, saved_at)| Snapshot {
-                ticket,
-                next_at,
-                attempt,
-                status,
-                place,
-                last_update,
-                saved_at,
-            })
+            .prop_map(
+                |(ticket, next_at, attempt, status, place, last_update, saved_at)| Snapshot {
+                    ticket,
+                    next_at,
+                    attempt,
+                    status,
+                    place,
+                    last_update,
+                    saved_at,
+                },
+            )
     }
 
     proptest! {

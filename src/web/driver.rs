@@ -61,7 +61,8 @@ impl Driver {
     /// Reads the tag, and starts unless the configuration is unusable.
     pub(super) fn start(script: HtmlScriptElement) {
         let attributes = super::attributes(&script);
-        let parsed = Config::from_attributes(attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let parsed =
+            Config::from_attributes(attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let (config, warnings) = match parsed {
             Ok(parsed) => parsed,
             Err(e) => {
@@ -76,7 +77,14 @@ impl Driver {
         let window = super::window();
         let document = window.document().expect("a window has a document");
         let Some(gate_url) = absolute_url(&document, &config.gate) else {
-            error(&["waitroom: data-gate: `", &config.gate, "` is not a valid URL; waitroom stays out of the way"].concat());
+            error(
+                &[
+                    "waitroom: data-gate: `",
+                    &config.gate,
+                    "` is not a valid URL; waitroom stays out of the way",
+                ]
+                .concat(),
+            );
             events::error(&script, "config");
             return;
         };
@@ -140,7 +148,9 @@ impl Driver {
 
     /// Event listeners for the life of the widget.
     fn listen(self: &Rc<Self>) {
-        let on = |target: &web_sys::EventTarget, kind: &'static str, f: fn(&Rc<Driver>, web_sys::Event)| {
+        let on = |target: &web_sys::EventTarget,
+                  kind: &'static str,
+                  f: fn(&Rc<Driver>, web_sys::Event)| {
             let weak = Rc::downgrade(self);
             EventListener::new(target, kind, move |event| {
                 if let Some(d) = weak.upgrade() {
@@ -275,7 +285,8 @@ impl Driver {
                 Err(_) => return warn("waitroom: could not show the waiting overlay"),
             }
             let weak = Rc::downgrade(self);
-            *self.ui_tick.borrow_mut() = Some(Interval::new(UI_TICK_MS, move || with(&weak, |d| d.render(super::now()))));
+            *self.ui_tick.borrow_mut() =
+                Some(Interval::new(UI_TICK_MS, move || with(&weak, |d| d.render(super::now()))));
         }
         let overlay = self.overlay.borrow();
         let Some(overlay) = overlay.as_ref() else { return };
@@ -321,7 +332,14 @@ impl Driver {
                     let _ = self.window.location().assign(&href);
                     return;
                 }
-                None => warn(&["waitroom: not redirecting to `", &target, "`: not this origin and not in data-redirect-allow"].concat()),
+                None => warn(
+                    &[
+                        "waitroom: not redirecting to `",
+                        &target,
+                        "`: not this origin and not in data-redirect-allow",
+                    ]
+                    .concat(),
+                ),
             }
         }
         if let Some(blocked) = blocked {
@@ -331,7 +349,14 @@ impl Driver {
 
     fn fail_open(self: &Rc<Self>) {
         self.stop();
-        warn(&["waitroom: the gate ", self.gate_url(), " is unreachable; letting the user through (data-fail=open)"].concat());
+        warn(
+            &[
+                "waitroom: the gate ",
+                self.gate_url(),
+                " is unreachable; letting the user through (data-fail=open)",
+            ]
+            .concat(),
+        );
         let blocked = self.guard.lift();
         events::error(&self.script, "unavailable");
         if let Some(blocked) = blocked {
@@ -358,7 +383,8 @@ impl Driver {
         let web = matches!(url.protocol().as_str(), "http:" | "https:");
         let origin = url.origin();
         let here = self.window.location().origin().ok()?;
-        (web && (origin == here || self.config.redirect_allow.contains(&origin))).then(|| url.href())
+        (web && (origin == here || self.config.redirect_allow.contains(&origin)))
+            .then(|| url.href())
     }
 
     /// Whether a reply that came from `url` may speak for the gate: the page's origin or an

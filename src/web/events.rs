@@ -32,20 +32,27 @@ impl State {
             phase: view.phase,
             position: view.position,
             ahead: view.ahead,
-            eta_s: view.eta.as_ref().map(|e| (duration_millis(e.low) / 1000, duration_millis(e.high) / 1000)),
+            eta_s: view
+                .eta
+                .as_ref()
+                .map(|e| (duration_millis(e.low) / 1000, duration_millis(e.high) / 1000)),
         }
     }
 
     /// Dispatches `waitroom:state` on `target`.
     pub fn dispatch(&self, target: &EventTarget) {
         let (low, high) = self.eta_s.unzip();
-        dispatch(target, STATE, &[
-            ("phase", JsValue::from_str(phase_name(self.phase))),
-            ("position", number(self.position)),
-            ("ahead", number(self.ahead)),
-            ("eta_low_s", number(low)),
-            ("eta_high_s", number(high)),
-        ]);
+        dispatch(
+            target,
+            STATE,
+            &[
+                ("phase", JsValue::from_str(phase_name(self.phase))),
+                ("position", number(self.position)),
+                ("ahead", number(self.ahead)),
+                ("eta_low_s", number(low)),
+                ("eta_high_s", number(high)),
+            ],
+        );
     }
 }
 

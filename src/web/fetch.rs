@@ -107,7 +107,9 @@ pub fn get(url: &str, timeout: Duration, done: OnFetched) {
     let pending = super::window().fetch_with_str_and_init(url, &init);
 
     let on_response = Closure::once_into_js(move |value: JsValue| {
-        let Ok(response) = value.dyn_into::<web_sys::Response>() else { return done(Err(failure())) };
+        let Ok(response) = value.dyn_into::<web_sys::Response>() else {
+            return done(Err(failure()));
+        };
         let headers = response.headers();
         let header = |name: &str| headers.get(name).ok().flatten();
         let fetched = Fetched {

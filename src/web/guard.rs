@@ -28,7 +28,8 @@ pub struct Blocked {
 impl Blocked {
     /// Submits the form again, with its validation and its `submit` handlers, as the user meant.
     pub fn replay(&self) {
-        let with_submitter = self.submitter.as_ref().map(|s| self.form.request_submit_with_submitter(Some(s)));
+        let with_submitter =
+            self.submitter.as_ref().map(|s| self.form.request_submit_with_submitter(Some(s)));
         if !matches!(with_submitter, Some(Ok(()))) {
             let _ = self.form.request_submit();
         }
@@ -50,20 +51,35 @@ pub struct Guard {
 impl Guard {
     /// Guards the form(s) matched by `selector` (or the login form); `on_blocked` runs after
     /// each cancelled submit.
-    pub fn new(document: &Document, selector: Option<&str>, on_blocked: impl Fn() + 'static) -> Guard {
+    pub fn new(
+        document: &Document,
+        selector: Option<&str>,
+        on_blocked: impl Fn() + 'static,
+    ) -> Guard {
         let on = Rc::new(Cell::new(true));
         let blocked = Rc::new(RefCell::new(None));
         let selector = selector.and_then(|s| match document.query_selector(s) {
             Ok(_) => Some(s.to_string()),
             Err(_) => {
-                super::warn(&["waitroom: data-guard: `", s, "` is not a valid CSS selector; guarding the login form instead"].concat());
+                super::warn(
+                    &[
+                        "waitroom: data-guard: `",
+                        s,
+                        "` is not a valid CSS selector; guarding the login form instead",
+                    ]
+                    .concat(),
+                );
                 None
             }
         });
         let listener = {
-            let (on, blocked, document2, selector) = (on.clone(), blocked.clone(), document.clone(), selector.clone());
+            let (on, blocked, document2, selector) =
+                (on.clone(), blocked.clone(), document.clone(), selector.clone());
             EventListener::new_capture(document, "submit", move |event| {
-                let Some(form) = event.target().and_then(|t| t.dyn_into::<HtmlFormElement>().ok()) else { return };
+                let Some(form) = event.target().and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
+                else {
+                    return;
+                };
                 if !on.get() || !guarded_forms(&document2, selector.as_deref()).contains(&form) {
                     return;
                 }
@@ -74,7 +90,14 @@ impl Guard {
                 on_blocked();
             })
         };
-        Guard { document: document.clone(), selector, on, blocked, marked: RefCell::new(Vec::new()), _listener: listener }
+        Guard {
+            document: document.clone(),
+            selector,
+            on,
+            blocked,
+            marked: RefCell::new(Vec::new()),
+            _listener: listener,
+        }
     }
 
     /// Whether submits are still cancelled.

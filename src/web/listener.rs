@@ -22,11 +22,20 @@ impl EventListener {
 
     /// Listens in the capture phase, so the handler runs before the page's own handlers
     /// on the element (the guard must cancel a submit before anything else sees it).
-    pub fn new_capture(target: &EventTarget, kind: &'static str, f: impl FnMut(Event) + 'static) -> Self {
+    pub fn new_capture(
+        target: &EventTarget,
+        kind: &'static str,
+        f: impl FnMut(Event) + 'static,
+    ) -> Self {
         Self::add(target, kind, true, f)
     }
 
-    fn add(target: &EventTarget, kind: &'static str, capture: bool, f: impl FnMut(Event) + 'static) -> Self {
+    fn add(
+        target: &EventTarget,
+        kind: &'static str,
+        capture: bool,
+        f: impl FnMut(Event) + 'static,
+    ) -> Self {
         let callback = Closure::<dyn FnMut(Event)>::new(f);
         let options = AddEventListenerOptions::new();
         options.set_capture(capture);

@@ -6,8 +6,8 @@
 
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    CssStyleSheet, Document, Element, HtmlButtonElement, HtmlElement, HtmlProgressElement, ShadowRoot,
-    ShadowRootInit, ShadowRootMode,
+    CssStyleSheet, Document, Element, HtmlButtonElement, HtmlElement, HtmlProgressElement,
+    ShadowRoot, ShadowRootInit, ShadowRootMode,
 };
 
 use super::listener::EventListener;
@@ -45,7 +45,12 @@ pub struct Overlay {
 impl Overlay {
     /// Builds the overlay, appends it to `<body>`, makes the page behind it inert and moves the
     /// focus to its heading. `on_retry` runs when "try again now" is pressed.
-    pub fn show(document: &Document, messages: &Messages, theme: Theme, on_retry: impl Fn() + 'static) -> Result<Overlay, JsValue> {
+    pub fn show(
+        document: &Document,
+        messages: &Messages,
+        theme: Theme,
+        on_retry: impl Fn() + 'static,
+    ) -> Result<Overlay, JsValue> {
         let body = document.body().ok_or("no <body>")?;
         let host: HtmlElement = document.create_element("waitroom-overlay")?.unchecked_into();
         host.set_attribute("data-theme", theme_name(theme))?;
@@ -102,8 +107,22 @@ impl Overlay {
         let inerted = make_inert_except(&body, &host);
         let _ = heading.unchecked_ref::<HtmlElement>().focus();
         Ok(Overlay {
-            host, root, phase, position, ahead, progress, eta, countdown, closed, retry, message, updated, live,
-            inerted, focus_before, _on_retry: on_retry,
+            host,
+            root,
+            phase,
+            position,
+            ahead,
+            progress,
+            eta,
+            countdown,
+            closed,
+            retry,
+            message,
+            updated,
+            live,
+            inerted,
+            focus_before,
+            _on_retry: on_retry,
         })
     }
 
@@ -118,14 +137,22 @@ impl Overlay {
     }
 
     /// Shows `view`; `local_time` turns a timestamp into the user's HH:MM:SS.
-    pub fn render(&self, view: &View, messages: &Messages, local_time: impl Fn(Timestamp) -> (u8, u8, u8)) {
+    pub fn render(
+        &self,
+        view: &View,
+        messages: &Messages,
+        local_time: impl Fn(Timestamp) -> (u8, u8, u8),
+    ) {
         set_text(&self.phase, Some(messages.heading(view.phase)));
         set_text(&self.position, view.position.map(|p| messages.position(p)).as_deref());
         set_text(&self.ahead, view.ahead.map(|n| messages.ahead(n)).as_deref());
         set_text(&self.eta, view.eta.as_ref().map(|e| messages.eta(e.low, e.high)).as_deref());
         let countdown = view.next_attempt_in.filter(|_| view.phase != Phase::Offline);
         set_text(&self.countdown, countdown.map(|d| messages.countdown(d)).as_deref());
-        set_text(&self.closed, view.closed_message.as_deref().filter(|_| view.phase == Phase::Closed));
+        set_text(
+            &self.closed,
+            view.closed_message.as_deref().filter(|_| view.phase == Phase::Closed),
+        );
         set_text(&self.message, view.phase.explains_quota().then(|| messages.message()));
         let updated = view.last_update.map(|t| {
             let (h, m, s) = local_time(t);
@@ -148,7 +175,9 @@ impl Overlay {
         // a button that stays grey only puzzles. `aria-disabled` rather than `disabled`, so a
         // focused button keeps the focus when the schedule closes it again.
         self.retry.set_hidden(view.phase != Phase::GaveUp && !view.retry_enabled);
-        let _ = self.retry.set_attribute("aria-disabled", if view.retry_enabled { "false" } else { "true" });
+        let _ = self
+            .retry
+            .set_attribute("aria-disabled", if view.retry_enabled { "false" } else { "true" });
     }
 
     /// Says `text` through the polite live region.

@@ -43,9 +43,7 @@ impl Tabs {
     /// Joins the election for `name` (the storage key, so one poller per gate).
     /// [`Tabs::Alone`] means this tab polls at once; otherwise `on_role` says when.
     pub fn join(name: &str, on_role: OnRole) -> Tabs {
-        locks(name, on_role.clone())
-            .or_else(|| channel(name, on_role))
-            .unwrap_or(Tabs::Alone)
+        locks(name, on_role.clone()).or_else(|| channel(name, on_role)).unwrap_or(Tabs::Alone)
     }
 }
 
@@ -112,7 +110,9 @@ fn channel(name: &str, on_role: OnRole) -> Option<Tabs> {
     let listener = {
         let (election, on_role) = (election.clone(), on_role.clone());
         EventListener::new(&channel, "message", move |event| {
-            let Some(from) = event.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_f64()) else { return };
+            let Some(from) = event.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_f64()) else {
+                return;
+            };
             let mut e = election.borrow_mut();
             let was = e.is_leader();
             e.handle_heartbeat(super::now(), from as u32);

@@ -41,11 +41,8 @@ pub async fn login(
     let checked = pass.map(|pass| verify_pass(&state.config().secret, pass, state.now()));
     match checked {
         Some(Ok(claims)) => {
-            let name: String = field("identifiant")
-                .unwrap_or("invité")
-                .chars()
-                .take(MAX_NAME_CHARS)
-                .collect();
+            let name: String =
+                field("identifiant").unwrap_or("invité").chars().take(MAX_NAME_CHARS).collect();
             debug!(id = claims.id, "demo login");
             html(StatusCode::OK, &welcome_page(&name))
         }
@@ -152,10 +149,7 @@ fn page(title: &str, main: &str) -> String {
 fn html(status: StatusCode, body: &str) -> Response {
     (
         status,
-        [
-            (CONTENT_TYPE, "text/html; charset=utf-8"),
-            (CACHE_CONTROL, "no-store"),
-        ],
+        [(CONTENT_TYPE, "text/html; charset=utf-8"), (CACHE_CONTROL, "no-store")],
         body.to_string(),
     )
         .into_response()
