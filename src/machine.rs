@@ -82,10 +82,14 @@ pub enum Status {
         /// The operator's message.
         message: Option<String>,
     },
-    /// The gate cannot be reached or answers nonsense statuses.
+    /// The gate cannot be reached or answers nonsense statuses, or it cannot keep our place
+    /// because this browser refuses its cookies: the fail-open / fail-closed policy applies.
     Unavailable {
         /// Since when, for the fail-open delay (milliseconds since the epoch).
         since: u64,
+        /// The gate answered `cookies_required`: the user is asked to enable cookies.
+        #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "std::ops::Not::not"))]
+        cookies: bool,
     },
     /// Too many failed attempts: polling stopped until the user asks again.
     GaveUp,
@@ -348,16 +352,18 @@ impl Machine {
                 self.retry_later(now, retry_after);
             }
             Reply::Unavailable(_) => {
-                let since = match self.status {
-                    Status::Unavailable { since } => since,
-                    _ => now.as_millis(),
-                };
-                self.status = Status::Unavailable { since };
-                if self.fail_open_due(now) {
-                    self.fail_open();
+                if self.unavailable(now, false) {
                     return;
                 }
                 self.retry_later(now, None);
+            }
+            Reply::CookiesRequired { retry_after } => {
+                // An answer, but one that cannot lead to a place: as if the gate were down.
+                self.last_update = Some(now);
+                if self.unavailable(now, true) {
+                    return;
+                }
+                self.retry_later(now, Some(retry_after));
             }
         }
         self.persist(now);
@@ -388,7 +394,7 @@ impl Machine {
         self.online = online;
         if online && self.started && !self.is_final() && self.leader {
             // Time offline says nothing about the gate: its fail-open delay starts again.
-            if let Status::Unavailable { since } = &mut self.status {
+            if let Status::Unavailable { since, .. } = &mut self.status {
                 *since = now.as_millis();
             }
             let (low, high) = RECONNECT_JITTER;
@@ -432,7 +438,7 @@ impl Machine {
             return None;
         }
         let fail_open_at = match self.status {
-            Status::Unavailable { since } if self.fail == FailPolicy::Open && self.online => {
+            Status::Unavailable { since, .. } if self.fail == FailPolicy::Open && self.online => {
                 Some(Timestamp::from_millis(since).saturating_add(self.fail_open_after))
             }
             _ => None,
@@ -524,6 +530,7 @@ impl Machine {
             Status::Queued => Phase::Queued,
             Status::Throttled => Phase::Throttled,
             Status::Closed { .. } => Phase::Closed,
+            Status::Unavailable { cookies: true, .. } => Phase::CookiesRequired,
             Status::Unavailable { .. } => Phase::Unavailable,
             Status::GaveUp => Phase::GaveUp,
         }
@@ -596,10 +603,24 @@ impl Machine {
         self.next_at = Some(self.next_at.map_or(at, |t| t.max(at)));
     }
 
+    /// Enters (or stays in) the unavailable status; true when that fails open at once.
+    fn unavailable(&mut self, now: Timestamp, cookies: bool) -> bool {
+        let since = match self.status {
+            Status::Unavailable { since, .. } => since,
+            _ => now.as_millis(),
+        };
+        self.status = Status::Unavailable { since, cookies };
+        if self.fail_open_due(now) {
+            self.fail_open();
+            return true;
+        }
+        false
+    }
+
     fn fail_open_due(&self, now: Timestamp) -> bool {
         match self.status {
             // Offline, the gate is not the one failing: losing the Wi-Fi never opens the gate.
-            Status::Unavailable { since } => {
+            Status::Unavailable { since, .. } => {
                 self.fail == FailPolicy::Open
                     && self.online
                     && now >= Timestamp::from_millis(since).saturating_add(self.fail_open_after)

@@ -68,6 +68,8 @@ pub enum Phase {
     Closed,
     /// The gate does not answer (network error, timeout, 5xx).
     Unavailable,
+    /// The browser refuses the gate's cookies, so it cannot keep a place in the queue.
+    CookiesRequired,
     /// The attempt limit was reached.
     GaveUp,
     /// Admitted: the user may log in.
@@ -82,13 +84,14 @@ impl Phase {
     }
 
     /// Every phase, in the order above.
-    pub const ALL: [Phase; 8] = [
+    pub const ALL: [Phase; 9] = [
         Phase::Checking,
         Phase::Queued,
         Phase::Throttled,
         Phase::Offline,
         Phase::Closed,
         Phase::Unavailable,
+        Phase::CookiesRequired,
         Phase::GaveUp,
         Phase::Admitted,
     ];
@@ -247,6 +250,7 @@ impl Messages {
                 Phase::Offline => "Connexion internet perdue\u{a0}: votre place est gardée",
                 Phase::Closed => "Le portail est fermé pour le moment",
                 Phase::Unavailable => "Le portail ne répond pas\u{a0}: nouvel essai automatique",
+                Phase::CookiesRequired => "Activez les cookies pour garder votre place",
                 Phase::GaveUp => "Le portail reste indisponible. Réessayez plus tard.",
                 Phase::Admitted => "C’est votre tour\u{202f}! Vous pouvez vous connecter.",
             },
@@ -257,6 +261,7 @@ impl Messages {
                 Phase::Offline => "Internet connection lost: your place is kept",
                 Phase::Closed => "The portal is closed for now",
                 Phase::Unavailable => "The portal is not responding: trying again automatically",
+                Phase::CookiesRequired => "Enable cookies to keep your place",
                 Phase::GaveUp => "The portal is still unavailable. Please try again later.",
                 Phase::Admitted => "It's your turn! You can log in now.",
             },

@@ -95,6 +95,12 @@ pub enum Reply {
         /// The gate's instruction, if it gave one.
         retry_after: Option<Duration>,
     },
+    /// The gate saw our ticket come back without the browser's binding cookie: cookies are
+    /// blocked, so no place can be kept. Subject to the fail-open / fail-closed policy.
+    CookiesRequired {
+        /// The gate's instruction.
+        retry_after: Duration,
+    },
     /// Full (plain `429` / `503`), or a reply we could not make sense of.
     Throttled {
         /// The server's instruction, if it gave a usable one.
@@ -211,6 +217,10 @@ pub fn from_wire(body: StatusReply, status: u16, header_instruction: Option<Dura
             message: c.message.map(|m| cut(&m, MAX_MESSAGE_CHARS)),
             retry_after: Some(later_instruction(c.retry_after_ms, header_instruction)),
         },
+        StatusReply::CookiesRequired(_) if is_success(status) => malformed,
+        StatusReply::CookiesRequired(c) => Reply::CookiesRequired {
+            retry_after: later_instruction(c.retry_after_ms, header_instruction),
+        },
     }
 }
 
@@ -289,6 +299,20 @@ mod tests {
                 message: Some("Maintenance <b>ce soir</b>".into()),
                 retry_after: Some(Duration::from_secs(600))
             }
+        );
+    }
+
+    #[test]
+    fn cookies_required_carries_the_gate_instruction_and_is_malformed_on_a_2xx() {
+        let body =
+            r#"{"state":"cookies_required","message":"Enable cookies","retry_after_ms":10000}"#;
+        assert_eq!(
+            classify(Protocol::Auto, &json(503, body), NOW),
+            Reply::CookiesRequired { retry_after: Duration::from_secs(10) }
+        );
+        assert_eq!(
+            classify(Protocol::Native, &json(200, body), NOW),
+            Reply::Throttled { retry_after: None, malformed: true }
         );
     }
 

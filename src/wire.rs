@@ -30,6 +30,10 @@ pub enum StatusReply {
     Queued(Queued),
     /// `503` with `Retry-After`: the portal is closed (maintenance); come back much later.
     Closed(Closed),
+    /// `503` with `Retry-After`: a ticket came back without the browser's binding cookie
+    /// (`waitroom_id`), so the browser refuses the gate's cookies and cannot keep a place.
+    #[cfg_attr(feature = "serde", serde(rename = "cookies_required"))]
+    CookiesRequired(CookiesRequired),
 }
 
 /// The holder is admitted.
@@ -68,6 +72,17 @@ pub struct Queued {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Closed {
     /// A message from the operator, shown as plain text.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub message: Option<String>,
+    /// When to poll again, in milliseconds from now.
+    pub retry_after_ms: u64,
+}
+
+/// The browser does not keep the gate's cookies: its ticket cannot be honoured.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct CookiesRequired {
+    /// A sentence for clients other than the widget (which shows its own, translated).
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub message: Option<String>,
     /// When to poll again, in milliseconds from now.
@@ -130,6 +145,10 @@ impl StatusReply {
                 advance_per_minute: body.get("advance_per_minute").and_then(Value::as_f64)?,
             }),
             "closed" => StatusReply::Closed(Closed {
+                message: optional_string("message")?,
+                retry_after_ms: number("retry_after_ms")?,
+            }),
+            "cookies_required" => StatusReply::CookiesRequired(CookiesRequired {
                 message: optional_string("message")?,
                 retry_after_ms: number("retry_after_ms")?,
             }),
@@ -201,6 +220,13 @@ mod tests {
             StatusReply::from_json(r#"{"state":"closed","retry_after_ms":1}"#),
             Some(StatusReply::Closed(Closed { message: None, retry_after_ms: 1 }))
         );
+        assert_eq!(
+            StatusReply::from_json(r#"{"state":"cookies_required","retry_after_ms":5000}"#),
+            Some(StatusReply::CookiesRequired(CookiesRequired {
+                message: None,
+                retry_after_ms: 5000
+            }))
+        );
         for bad in [
             r#"{"state":"closed","retry_after_ms":1,"retry_after_ms":2}"#, // duplicate member
             r#"{"state":"closed","message":7,"retry_after_ms":1}"#,        // wrong type
@@ -246,6 +272,12 @@ mod tests {
                         retry_after_ms
                     })
                 ),
+                (proptest::option::of(text()), any::<u64>()).prop_map(
+                    |(message, retry_after_ms)| StatusReply::CookiesRequired(CookiesRequired {
+                        message,
+                        retry_after_ms
+                    })
+                ),
             ]
         }
 
@@ -268,6 +300,7 @@ mod tests {
                 r#""admitted""#,
                 r#""queued""#,
                 r#""closed""#,
+                r#""cookies_required""#,
                 r#""p.1""#,
                 "null",
                 "0",

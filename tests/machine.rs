@@ -601,3 +601,71 @@ fn on_the_quota_page_itself_the_first_request_waits_a_backoff() {
     m.handle_timeout(next);
     assert_eq!(sends(&drain(&mut m)), 1);
 }
+
+fn cookies_required(retry_after_secs: u64) -> Reply {
+    Reply::CookiesRequired { retry_after: Duration::from_secs(retry_after_secs) }
+}
+
+#[test]
+fn a_browser_refusing_cookies_is_told_so_keeps_its_ticket_and_fails_open_on_time() {
+    let (mut m, _) = queued_machine(31, 5, 10);
+    let mut now = m.next_allowed().unwrap();
+    let first_refusal = now;
+    let mut failed_open_at = None;
+    let mut sent = 0;
+    while failed_open_at.is_none() {
+        m.handle_timeout(now);
+        for a in drain(&mut m) {
+            match a {
+                Action::Send { ticket, .. } => {
+                    // The ticket is sent back every time: the gate recognises a returning
+                    // browser without cookies, instead of queueing a newcomer at each poll.
+                    assert_eq!(ticket.as_deref(), Some("ticket-5"));
+                    sent += 1;
+                    m.handle_reply(now, cookies_required(10));
+                    assert_eq!(m.view(now).phase, Phase::CookiesRequired);
+                    let wait = m.next_allowed().unwrap().saturating_duration_since(now);
+                    assert!(wait >= Duration::from_secs(10), "the gate's instruction: {wait:?}");
+                }
+                Action::FailOpen => failed_open_at = Some(now),
+                _ => {}
+            }
+        }
+        now = m.poll_timeout().unwrap_or(now);
+    }
+    // Default data-fail-open-after: 30 s after the first refusal, not a poll more than needed.
+    assert_eq!(failed_open_at, Some(first_refusal.saturating_add(Duration::from_secs(30))));
+    assert!((3..=4).contains(&sent), "{sent} polls in 30 s at >= 10 s each");
+}
+
+#[test]
+fn fail_closed_keeps_asking_a_browser_to_enable_cookies_with_backoff() {
+    let mut cfg = config();
+    cfg.fail = FailPolicy::Closed;
+    let mut m = Machine::new(&cfg, 32);
+    m.handle_start(T0, None);
+    drain(&mut m);
+    m.handle_reply(T0, queued(3, 1));
+    let mut now = T0;
+    for _ in 0..20 {
+        now = m.poll_timeout().expect("fail-closed keeps polling");
+        m.handle_timeout(now);
+        let actions = drain(&mut m);
+        assert!(!actions.contains(&Action::FailOpen));
+        assert_eq!(sends(&actions), 1);
+        m.handle_reply(now, cookies_required(5));
+        assert_eq!(m.view(now).phase, Phase::CookiesRequired);
+        drain(&mut m);
+    }
+    assert!(
+        now >= at(120.0),
+        "backoff grows: 20 polls took only {:?}",
+        now.saturating_duration_since(T0)
+    );
+    // Cookies enabled again: the next reply queues the browser and the message goes away.
+    let next = m.poll_timeout().unwrap();
+    m.handle_timeout(next);
+    drain(&mut m);
+    m.handle_reply(next, queued(40, 60));
+    assert_eq!(m.view(next).phase, Phase::Queued);
+}

@@ -51,7 +51,13 @@ fn status_json(status: &Status) -> String {
         Status::Closed { message } => {
             w.string("kind", "closed").optional_string("message", message.as_deref())
         }
-        Status::Unavailable { since } => w.string("kind", "unavailable").u64("since", *since),
+        Status::Unavailable { since, cookies } => {
+            w.string("kind", "unavailable").u64("since", *since);
+            if *cookies {
+                w.raw("cookies", "true");
+            }
+            &mut w
+        }
         Status::GaveUp => w.string("kind", "gave_up"),
         Status::Admitted { pass, expires_at } => w
             .string("kind", "admitted")
@@ -68,7 +74,11 @@ fn read_status(v: &Value<'_>) -> Option<Status> {
         "queued" => Status::Queued,
         "throttled" => Status::Throttled,
         "closed" => Status::Closed { message: v.optional("message", string)? },
-        "unavailable" => Status::Unavailable { since: v.get("since")?.as_u64()? },
+        "unavailable" => Status::Unavailable {
+            since: v.get("since")?.as_u64()?,
+            // Written only when true, as serde skips a false one.
+            cookies: matches!(v.get("cookies"), Some(Value::Bool(true))),
+        },
         "gave_up" => Status::GaveUp,
         "admitted" => Status::Admitted {
             pass: v.optional("pass", string)?,
@@ -156,7 +166,8 @@ mod tests {
             Just(Status::Queued),
             Just(Status::Throttled),
             text().prop_map(|message| Status::Closed { message }),
-            any::<u64>().prop_map(|since| Status::Unavailable { since }),
+            (any::<u64>(), any::<bool>())
+                .prop_map(|(since, cookies)| Status::Unavailable { since, cookies }),
             Just(Status::GaveUp),
             (text(), proptest::option::of(any::<u64>()))
                 .prop_map(|(pass, expires_at)| Status::Admitted { pass, expires_at }),

@@ -75,6 +75,7 @@ pub fn phase_name(phase: Phase) -> &'static str {
         Phase::Offline => "offline",
         Phase::Closed => "closed",
         Phase::Unavailable => "unavailable",
+        Phase::CookiesRequired => "cookies_required",
         Phase::GaveUp => "gave_up",
         Phase::Admitted => "admitted",
     }

@@ -97,7 +97,10 @@ pub fn get(url: &str, timeout: Duration, done: OnFetched) {
 
     let init = RequestInit::new();
     init.set_method("GET");
-    init.set_credentials(RequestCredentials::SameOrigin);
+    // The gate binds a place to its `waitroom_id` cookie: send it to a gate on another origin
+    // of the same site too (the gate answers such origins with exact-origin CORS and
+    // `Access-Control-Allow-Credentials: true`).
+    init.set_credentials(RequestCredentials::Include);
     init.set_signal(Some(&controller.signal()));
     let Ok(headers) = Headers::new() else { return done(Err(failure())) };
     if headers.append("Accept", "application/json").is_err() {
