@@ -64,6 +64,13 @@ pub enum Action {
     /// The gate has been unreachable for longer than the fail-open delay: let the user in
     /// without a pass (the portal itself decides).
     FailOpen,
+    /// Ask again by loading the gate's URL as a page, in place of this one. Only on the gate's
+    /// own refusal page ([`Machine::handle_start_refused`]): there a fetch that got through would
+    /// spend the gate's token, and the navigation after it would need a second one, which a
+    /// saturated `limit_req` never has; and a login URL that redirects to single sign-on is
+    /// followed by the browser, as a navigation. The snapshot is persisted first: the next page
+    /// resumes from it, and a refusal there counts as one more attempt.
+    Reload,
 }
 
 /// Where we are, as the user should understand it.
@@ -185,6 +192,8 @@ pub struct Machine {
     /// When the newest snapshot this tab knows of was taken, its own or a peer's.
     saved_at: u64,
     started: bool,
+    /// This page is the gate's refusal (a quota page): each attempt is a page load.
+    refusal_page: bool,
     leader: bool,
     online: bool,
     actions: VecDeque<Action>,
@@ -210,6 +219,7 @@ impl Machine {
             in_flight: false,
             saved_at: 0,
             started: false,
+            refusal_page: false,
             leader: true,
             online: true,
             actions: VecDeque::new(),
@@ -251,16 +261,23 @@ impl Machine {
     /// gate URL (nginx `error_page 503`). Asking again at once would be the early retry the
     /// widget exists to prevent, so a fresh start waits a backoff delay, plus jitter, as after
     /// any throttled reply; a restored one keeps its schedule.
+    ///
+    /// The page load was an attempt, refused: a restored snapshot (the previous attempt's page,
+    /// or F5) counts one more attempt, so the backoff keeps growing across these page loads. Its
+    /// status does not survive: a stored admission was spent on the navigation that the gate has
+    /// just turned away, and honouring it again would navigate straight back, in a loop.
+    ///
+    /// Every later attempt from this page is an [`Action::Reload`].
     pub fn handle_start_refused(&mut self, now: Timestamp, restored: Option<Snapshot>) {
-        if restored.is_some() {
-            return self.handle_start(now, restored);
+        if let Some(snapshot) = restored {
+            self.adopt(now, snapshot);
         }
         self.started = true;
+        self.refusal_page = true;
         self.status = Status::Throttled;
         self.last_update = Some(now);
         // At least the base delay: full jitter alone could ask again within milliseconds.
-        let own = self.backoff.next().unwrap_or(self.base_delay).max(self.base_delay);
-        self.schedule(now, own, RETRY_JITTER_CAP);
+        self.retry_later(now, Some(self.base_delay));
         self.persist(now);
         self.actions.push_back(Action::Render);
     }
@@ -560,14 +577,20 @@ impl Machine {
     }
 
     fn maybe_send(&mut self, now: Timestamp) {
-        if self.can_send(now) {
-            self.in_flight = true;
+        if !self.can_send(now) {
+            return;
+        }
+        self.in_flight = true;
+        if !self.refusal_page {
             self.actions
                 .push_back(Action::Send { ticket: self.ticket.clone(), timeout: self.timeout });
-            // Should the page die with the request in flight, the next page waits at least the
-            // base delay: twenty F5 presses during a check cost one request, not twenty.
-            self.schedule(now, self.base_delay, RETRY_JITTER_CAP);
-            self.persist(now);
+        }
+        // Should the page die with the request in flight, the next page waits at least the
+        // base delay: twenty F5 presses during a check cost one request, not twenty.
+        self.schedule(now, self.base_delay, RETRY_JITTER_CAP);
+        self.persist(now);
+        if self.refusal_page {
+            self.actions.push_back(Action::Reload);
         }
     }
 

@@ -41,6 +41,10 @@ pub struct Response<'a> {
     pub content_type: Option<&'a str>,
     /// The body as text (the driver may cut it; JSON replies are small).
     pub body: &'a str,
+    /// The gate answered with a redirect that was not followed (fetch's `redirect: "manual"`
+    /// gives an opaque response: no status, no target). The widget never follows one itself,
+    /// so that no request of its own leaves for another origin (an SSO server).
+    pub opaque_redirect: bool,
 }
 
 /// Why no HTTP response arrived.
@@ -61,6 +65,8 @@ pub enum Unavailable {
     Network,
     /// An HTTP status that means neither "admitted" nor "full" (404, 500, 502…).
     Status(u16),
+    /// A redirect, where only a reply counts (`native` and `auto`).
+    Redirect,
 }
 
 /// A reply, classified and range-checked.
@@ -125,7 +131,18 @@ impl From<Failure> for Reply {
 ///
 /// `Auto` reads native JSON when the reply carries it and falls back to plain HTTP otherwise;
 /// `Native` treats anything that is not valid native JSON as malformed; `Http` ignores bodies.
+///
+/// A redirect (`3xx`, or the opaque response of an unfollowed one) means "let through" in `Http`
+/// mode: nginx's `limit_req` let the request reach the login URL, which sends the browser on to
+/// the single sign-on server; the driver then navigates there itself. Elsewhere a redirect is
+/// not the gate's reply: it is [`Unavailable::Redirect`] (backoff, then the fail policy).
 pub fn classify(protocol: Protocol, response: &Response<'_>, now: Timestamp) -> Reply {
+    if response.opaque_redirect || (300..400).contains(&response.status) {
+        return match protocol {
+            Protocol::Http => Reply::Admitted { pass: None, pass_expires_in: None, redirect: None },
+            _ => Reply::Unavailable(Unavailable::Redirect),
+        };
+    }
     let instruction = server_instruction(response, now);
     if protocol == Protocol::Http {
         return classify_http(response.status, instruction);
@@ -428,6 +445,30 @@ mod tests {
                 retry_after: MAX_RETRY_AFTER,
                 advance_per_minute: MAX_ADVANCE_PER_MINUTE
             }
+        );
+    }
+
+    #[test]
+    fn a_redirect_lets_through_in_http_mode_and_is_no_reply_elsewhere() {
+        let opaque = Response { opaque_redirect: true, ..Response::default() };
+        let found = Response { status: 302, ..Response::default() };
+        for redirect in [opaque, found] {
+            assert_eq!(
+                classify(Protocol::Http, &redirect, NOW),
+                Reply::Admitted { pass: None, pass_expires_in: None, redirect: None }
+            );
+            for protocol in [Protocol::Native, Protocol::Auto] {
+                assert_eq!(
+                    classify(protocol, &redirect, NOW),
+                    Reply::Unavailable(Unavailable::Redirect)
+                );
+            }
+        }
+        // Even one carrying what looks like a native admission.
+        let body = r#"{"state":"admitted","pass":"p","pass_expires_in":300}"#;
+        assert_eq!(
+            classify(Protocol::Native, &json(302, body), NOW),
+            Reply::Unavailable(Unavailable::Redirect)
         );
     }
 

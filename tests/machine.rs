@@ -599,7 +599,64 @@ fn on_the_quota_page_itself_the_first_request_waits_a_backoff() {
     assert!(next >= at(1.0) && next <= at(1.5), "at least the base delay, plus jitter: {next:?}");
     assert_eq!(last_snapshot(&actions).unwrap().next_at, next.as_millis(), "F5 keeps the schedule");
     m.handle_timeout(next);
-    assert_eq!(sends(&drain(&mut m)), 1);
+    let actions = drain(&mut m);
+    assert_eq!(sends(&actions), 0, "no fetch: it would spend the token the navigation needs");
+    assert!(
+        matches!(actions.as_slice(), [.., Action::Persist(s), Action::Reload] if s.next_at > next.as_millis()),
+        "the schedule is stored, then the gate's URL is loaded as the page: {actions:?}"
+    );
+}
+
+#[test]
+fn each_refused_page_load_counts_one_more_attempt() {
+    let mut stored = None;
+    let mut attempts = Vec::new();
+    let mut now = T0;
+    for _ in 0..4 {
+        let mut m = Machine::new(&config(), 31);
+        m.handle_start_refused(now, stored.take());
+        let snapshot = last_snapshot(&drain(&mut m)).unwrap();
+        attempts.push(snapshot.attempt);
+        assert!(Timestamp::from_millis(snapshot.next_at) > now, "never at once");
+        now = Timestamp::from_millis(snapshot.next_at);
+        m.handle_timeout(now);
+        let actions = drain(&mut m);
+        assert_eq!(actions.last(), Some(&Action::Reload));
+        stored = last_snapshot(&actions);
+    }
+    assert_eq!(attempts, [1, 2, 3, 4]);
+}
+
+#[test]
+fn back_on_the_quota_page_a_stored_admission_is_spent_not_replayed() {
+    // An admission, then the navigation to the login URL was refused again: the quota page
+    // loads with that admission in storage. Honouring it would navigate straight back.
+    for stored in [
+        Status::Admitted { pass: None, expires_at: None },
+        Status::Admitted { pass: Some("p".into()), expires_at: Some(at(300.0).as_millis()) },
+        Status::FailedOpen,
+    ] {
+        let mut m = Machine::new(&config(), 29);
+        let snapshot = Snapshot {
+            ticket: None,
+            next_at: T0.as_millis() - 1_000,
+            attempt: 3,
+            status: stored.clone(),
+            place: None,
+            last_update: Some(T0.as_millis() - 1_000),
+            saved_at: T0.as_millis() - 1_000,
+        };
+        m.handle_start_refused(T0, Some(snapshot));
+        let actions = drain(&mut m);
+        assert!(
+            !actions.iter().any(|a| matches!(a, Action::Admit { .. } | Action::FailOpen)),
+            "{stored:?}: not let through again"
+        );
+        assert_eq!(sends(&actions), 0, "{stored:?}: the page load was the attempt");
+        assert_eq!(m.view(T0).phase, Phase::Throttled, "{stored:?}");
+        assert_eq!(last_snapshot(&actions).unwrap().attempt, 4, "{stored:?}: one more attempt");
+        assert!(m.next_allowed().unwrap() >= at(1.0), "{stored:?}");
+    }
 }
 
 fn cookies_required(retry_after_secs: u64) -> Reply {

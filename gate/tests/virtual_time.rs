@@ -160,6 +160,7 @@ impl World {
                     self.last_admission_ms = at;
                 }
                 Action::FailOpen => panic!("user {user} failed open against a working gate"),
+                Action::Reload => panic!("user {user} reloaded: no quota page here"),
                 Action::Persist(_) | Action::Render => {}
             }
         }

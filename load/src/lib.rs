@@ -102,6 +102,8 @@ pub async fn run(options: &Options) -> io::Result<Report> {
     let client = Client::builder()
         // Loopback only: an HTTP(S)_PROXY in the environment must not reroute the test.
         .no_proxy()
+        // Like the widget (`redirect: "manual"`): a redirect is classified, never followed.
+        .redirect(reqwest::redirect::Policy::none())
         // Every idle connection is kept: a user coming back reuses one, as a browser would.
         .pool_max_idle_per_host(usize::MAX)
         .build()

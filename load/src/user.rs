@@ -96,7 +96,8 @@ async fn drive(target: &Target, clock: Clock, seed: u64, outcome: &mut UserOutco
                 }
                 Action::Admit { .. } => outcome.admitted_at = Some(clock.elapsed()),
                 Action::FailOpen => outcome.failed_open = true,
-                Action::Persist(_) | Action::Render => {}
+                // Only a quota page reloads itself; the load test starts none.
+                Action::Persist(_) | Action::Render | Action::Reload => {}
             }
         }
         if outcome.admitted_at.is_some() || outcome.failed_open {
@@ -145,6 +146,8 @@ async fn send(
                 ratelimit_reset: header(&headers, "ratelimit-reset"),
                 content_type: header(&headers, CONTENT_TYPE.as_str()),
                 body: &body,
+                // The client follows no redirect: a `3xx` arrives as its own status.
+                opaque_redirect: false,
             };
             let reply = reply::classify(target.config.protocol, &response, now);
             (Outcome::Status(status), reply)

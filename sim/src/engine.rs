@@ -435,7 +435,8 @@ impl Sim<'_> {
                         "neither server ever fails: a widget failing open is a simulator bug"
                     )
                 }
-                Action::Persist(_) | Action::Render => {}
+                // Only a quota page reloads itself, and the simulator starts none.
+                Action::Persist(_) | Action::Render | Action::Reload => {}
             }
         }
         let m = self.machines();

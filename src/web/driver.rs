@@ -237,17 +237,15 @@ impl Driver {
             Action::Render => self.render(now()),
             Action::Admit { pass, redirect } => self.admit(pass, redirect),
             Action::FailOpen => self.fail_open(),
+            Action::Reload => {
+                let _ = self.window.location().replace(self.gate_url());
+            }
         }
     }
 
     fn on_fetched(self: &Rc<Self>, outcome: Result<fetch::Fetched, reply::Failure>) {
         let now = now();
         let reply = match &outcome {
-            // A gate redirected to an origin we do not trust does not get to say "admitted":
-            // the reply counts as no reply, and the unavailable / fail policy applies.
-            Ok(fetched) if fetched.redirected_to().is_some_and(|to| !self.trusted(to)) => {
-                reply::Failure::Network.into()
-            }
             Ok(fetched) => reply::classify(self.config.protocol, &fetched.as_response(), now),
             Err(failure) => (*failure).into(),
         };
@@ -385,13 +383,6 @@ impl Driver {
         let here = self.window.location().origin().ok()?;
         (web && (origin == here || self.config.redirect_allow.contains(&origin)))
             .then(|| url.href())
-    }
-
-    /// Whether a reply that came from `url` may speak for the gate: the page's origin or an
-    /// allowed one (a gate on another origin that redirects lists its origin in
-    /// `data-redirect-allow`).
-    fn trusted(&self, url: &str) -> bool {
-        self.allowed_redirect(url).is_some()
     }
 }
 

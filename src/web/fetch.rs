@@ -9,7 +9,7 @@ use js_sys::Promise;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AbortController, Headers, RequestCredentials, RequestInit, Url};
+use web_sys::{AbortController, Headers, RequestCredentials, RequestInit, RequestRedirect, Url};
 
 use crate::reply::{self, Failure};
 use crate::time::duration_millis;
@@ -47,16 +47,11 @@ pub struct Fetched {
     ratelimit_reset: Option<String>,
     content_type: Option<String>,
     body: String,
-    /// Where the browser ended up, when it followed a redirect.
-    redirected_to: Option<String>,
+    /// The gate answered with a redirect, which the browser did not follow.
+    opaque_redirect: bool,
 }
 
 impl Fetched {
-    /// The final URL when the browser followed a redirect to get this response.
-    pub fn redirected_to(&self) -> Option<&str> {
-        self.redirected_to.as_deref()
-    }
-
     /// The response as the core's [`reply::classify`] reads it.
     pub fn as_response(&self) -> reply::Response<'_> {
         reply::Response {
@@ -66,6 +61,7 @@ impl Fetched {
             ratelimit_reset: self.ratelimit_reset.as_deref(),
             content_type: self.content_type.as_deref(),
             body: &self.body,
+            opaque_redirect: self.opaque_redirect,
         }
     }
 }
@@ -82,6 +78,10 @@ pub fn gate_url(gate: &str, ticket: Option<&str>) -> String {
 }
 
 /// Sends `GET url`, aborting after `timeout`, and calls `done` with the outcome.
+///
+/// Redirects are not followed (`redirect: "manual"`): a login URL that sends the browser on to
+/// a single sign-on server must not have every waiting browser poll that server too. The core
+/// decides what the unfollowed redirect means ([`reply::classify`]).
 pub fn get(url: &str, timeout: Duration, done: OnFetched) {
     let Ok(controller) = AbortController::new() else { return done(Err(Failure::Network)) };
     let timed_out = Rc::new(Cell::new(false));
@@ -101,6 +101,7 @@ pub fn get(url: &str, timeout: Duration, done: OnFetched) {
     // of the same site too (the gate answers such origins with exact-origin CORS and
     // `Access-Control-Allow-Credentials: true`).
     init.set_credentials(RequestCredentials::Include);
+    init.set_redirect(RequestRedirect::Manual);
     init.set_signal(Some(&controller.signal()));
     let Ok(headers) = Headers::new() else { return done(Err(failure())) };
     if headers.append("Accept", "application/json").is_err() {
@@ -122,7 +123,8 @@ pub fn get(url: &str, timeout: Duration, done: OnFetched) {
             ratelimit_reset: header("RateLimit-Reset"),
             content_type: header("Content-Type"),
             body: String::new(),
-            redirected_to: response.redirected().then(|| response.url()),
+            // A CORS-mode fetch answers status 0 only as the opaque trace of a redirect.
+            opaque_redirect: response.status() == 0,
         };
         let Ok(text) = response.text() else { return done(Err(failure())) };
         let on_body = Closure::once_into_js(move |value: JsValue| {

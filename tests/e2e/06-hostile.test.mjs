@@ -86,12 +86,13 @@ test("Hostile and malformed replies: clear state, text only, no navigation, retr
   }
   t.diagnostic(`the other origin received ${evil.log.length} requests: ${evil.log.map((h) => h.path).join(", ")}`);
   assert.deepEqual(failures, [], failures.join("\n"));
+  assert.deepEqual(evil.log.map((h) => h.path), [], "the widget never follows a redirect to another origin");
 });
 
-// The status request follows redirects (fetch's default). A gate URL that redirects to another
-// origin which allows CORS and says "admitted" lets the pupil in on that origin's word: the
-// widget should only believe the gate's origin (or data-redirect-allow), and treat anything
-// else like a 3xx from a broken gate (unavailable, backoff, the fail policy).
+// The status request does not follow redirects (`redirect: "manual"`). A gate URL that
+// redirects to another origin which allows CORS and says "admitted" must neither let the pupil
+// in on that origin's word nor even reach it: outside plain-HTTP mode a redirect is a broken
+// gate (unavailable, backoff, the fail policy).
 test("Hostile and malformed replies: a 302 to another origin that allows CORS and says admitted does not let the user in", { timeout: 30_000 }, async (t) => {
   const server = await startServer();
   const evil = await startServer();
@@ -106,4 +107,5 @@ test("Hostile and malformed replies: a 302 to another origin that allows CORS an
   assert.equal(wr.admitted.length, 0, "another origin's 200 must not admit");
   assert.ok(["unavailable", "throttled"].includes(wr.states.at(-1)?.phase), `a clear state (got ${wr.states.at(-1)?.phase})`);
   assert.ok(server.hits("/gate").length >= 2, "retries continue");
+  assert.equal(evil.log.length, 0, "the other origin heard nothing");
 });

@@ -115,7 +115,8 @@ async fn user(state: Arc<GateState>, seed: u64, gives_up_after: Option<Duration>
                     machine.handle_reply(now, answer.into_reply());
                 }
                 Action::Admit { .. } | Action::FailOpen => return,
-                Action::Persist(_) | Action::Render => {}
+                // Only a quota page reloads itself; the demo crowd starts none.
+                Action::Persist(_) | Action::Render | Action::Reload => {}
             }
         }
         let Some(at) = machine.poll_timeout() else {

@@ -89,7 +89,8 @@ export async function startServer() {
   const log = [];
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, "http://127.0.0.1");
-    const hit = { method: req.method, path: url.pathname, search: url.search, t: Date.now() };
+    // `mode`: the browser's Sec-Fetch-Mode, "navigate" for a page load, "cors" for a fetch.
+    const hit = { method: req.method, path: url.pathname, search: url.search, mode: req.headers["sec-fetch-mode"], t: Date.now() };
     hit.n = log.filter((h) => h.path === hit.path).length;
     log.push(hit);
     try {
