@@ -55,12 +55,12 @@ pub fn default_www() -> PathBuf {
 /// configured `www` (else [`default_www`]), every reply with [`CSP`].
 pub fn app(state: Arc<GateState>) -> Router {
     let www = state.config().www.clone().unwrap_or_else(default_www);
-    Router::new()
+    let app = Router::new()
         .route(LOGIN_PATH, post(login::login).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY)))
         .with_state(state.clone())
-        .merge(server::router(state))
-        .fallback_service(ServeDir::new(www))
-        .layer(middleware::map_response(security_headers))
+        .merge(server::router(state.clone()))
+        .fallback_service(server::static_files(&www, ServeDir::new(&www)));
+    server::protect(app, state.config()).layer(middleware::map_response(security_headers))
 }
 
 /// Serves the demo on `listener`, with `crowd` queueing ahead of the visitors, until the future
@@ -70,9 +70,10 @@ pub async fn serve(
     config: GateConfig,
     crowd: CrowdConfig,
 ) -> io::Result<()> {
+    let limits = config.limits;
     let state = GateState::new(config);
     tokio::select! {
-        served = axum::serve(listener, app(state.clone())) => served,
+        served = crate::connections::serve(listener, app(state.clone()), limits) => served,
         () = crowd::run(state, crowd) => Ok(()),
     }
 }

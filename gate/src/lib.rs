@@ -3,13 +3,17 @@
 //! - [`queue`]: the admission logic, pure and fast, shared with the simulator;
 //! - [`token`]: signed tickets and passes, and [`verify_pass`] for an ENT's login handler;
 //! - [`server`]: the HTTP gate (axum), started in-process by the tests and by the binary;
+//! - [`connections`]: the accept loop, with timeouts and caps against slow and idle clients;
+//! - [`static_files`]: what `--www` may serve (no dotfile, no symlink out of it);
 //! - [`demo`]: `--demo`, the ENT login page behind the gate with a synthetic crowd.
 #![deny(missing_docs, missing_debug_implementations)]
 
+pub mod connections;
 pub mod demo;
 mod fenwick;
 pub mod queue;
 pub mod server;
+pub mod static_files;
 pub mod token;
 
 pub use token::verify_pass;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
+use waitroom_gate::connections::Limits;
 use waitroom_gate::demo::{self, CrowdConfig};
 use waitroom_gate::server::{self, GateConfig};
 
@@ -54,6 +55,10 @@ struct Args {
     /// Close the gate: every status reply is "closed" with this message.
     #[arg(long)]
     closed: Option<String>,
+    /// Connections served at once; a newer one closes the oldest (idle or slow first) [default:
+    /// 4096, or less to stay 64 below the descriptor limit, `ulimit -n`].
+    #[arg(long)]
+    max_connections: Option<usize>,
     /// Demo mode: serve the ENT login page of `www/` behind the gate (with a strict CSP and
     /// `POST /demo/login`), with a synthetic crowd of about 30 users queueing ahead of you.
     #[arg(long)]
@@ -76,31 +81,71 @@ fn main() -> ExitCode {
     }
 }
 
+/// `value` if it lies in `range`, else an error naming `flag`, for the operator.
+fn in_range<T: PartialOrd + std::fmt::Display>(
+    flag: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, String> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "--{flag}: `{value}` is out of range; it must be between {} and {}",
+            range.start(),
+            range.end()
+        ))
+    }
+}
+
+/// A day, in seconds: the longest grace or pass an operator may ask for.
+const DAY_SECONDS: u64 = 86_400;
+/// Descriptors kept free for the listener, files and logs under the connection limit.
+const SPARE_DESCRIPTORS: u64 = 64;
+
 fn run(args: Args) -> Result<(), String> {
     let default_rate = if args.demo { demo::ADMIT_PER_MINUTE } else { 60.0 };
-    let admit_per_minute = args.admit_per_minute.unwrap_or(default_rate);
-    if !(admit_per_minute.is_finite() && admit_per_minute > 0.0) {
-        return Err(format!("--admit-per-minute: `{admit_per_minute}` is not a positive number"));
-    }
-    if let Some(burst) = args.burst.filter(|b| !(*b >= 1.0 && b.is_finite())) {
-        return Err(format!("--burst: `{burst}` is below 1"));
-    }
-    if !(0.0..=0.9).contains(&args.expected_no_show) {
-        return Err(format!(
-            "--expected-no-show: `{}` is not between 0 and 0.9",
-            args.expected_no_show
-        ));
-    }
+    // One a day to 10 000 a second: beyond, told times and token arithmetic lose meaning.
+    let admit_per_minute = in_range(
+        "admit-per-minute",
+        args.admit_per_minute.unwrap_or(default_rate),
+        0.001..=600_000.0,
+    )?;
+    let burst = args.burst.map(|b| in_range("burst", b, 1.0..=1_000_000.0)).transpose()?;
+    let expected_no_show = in_range("expected-no-show", args.expected_no_show, 0.0..=0.9)?;
+    let grace_seconds = in_range("grace-seconds", args.grace_seconds, 1..=DAY_SECONDS)?;
+    let pass_ttl_seconds = in_range("pass-ttl-seconds", args.pass_ttl_seconds, 1..=DAY_SECONDS)?;
+    let mut limits = Limits::default();
+    let descriptors = descriptor_limit();
+    let usable = descriptors.map(|n| n.saturating_sub(SPARE_DESCRIPTORS).max(1));
+    limits.max_connections = match args.max_connections {
+        Some(n) => {
+            let n = in_range("max-connections", n, 1..=1_000_000)?;
+            if let Some(usable) = usable.filter(|&usable| n as u64 > usable) {
+                warn!(
+                    max_connections = n,
+                    descriptors = descriptors.unwrap_or(0),
+                    "--max-connections is above the descriptor limit (ulimit -n) less {SPARE_DESCRIPTORS}; using {usable}"
+                );
+                usable as usize
+            } else {
+                n
+            }
+        }
+        None => usable
+            .map_or(limits.max_connections, |usable| limits.max_connections.min(usable as usize)),
+    };
     let config = GateConfig {
         admit_per_minute,
-        expected_no_show: args.expected_no_show,
-        burst: args.burst,
-        grace: Duration::from_secs(args.grace_seconds),
-        pass_ttl: Duration::from_secs(args.pass_ttl_seconds),
+        expected_no_show,
+        burst,
+        grace: Duration::from_secs(grace_seconds),
+        pass_ttl: Duration::from_secs(pass_ttl_seconds),
         secret: load_secret(args.secret_file.as_ref())?,
         closed: args.closed,
         cors_origins: args.cors_origins,
         www: args.www.or_else(|| args.demo.then(demo::default_www)),
+        limits,
         ..GateConfig::new(Vec::new())
     };
     let crowd = args.demo.then(|| CrowdConfig::for_rate(admit_per_minute).with_seed(random_seed()));
@@ -117,7 +162,7 @@ fn run(args: Args) -> Result<(), String> {
             println!("demo: open http://{addr}/ in a browser: an ENT login page, about 30 people queueing ahead of you, your turn in about a minute (Ctrl-C to stop)");
         }
         let _ = std::io::stdout().flush();
-        info!(%addr, admit_per_minute = config.admit_per_minute, closed = config.closed.is_some(), demo = crowd.is_some(), "gate started");
+        info!(%addr, admit_per_minute = config.admit_per_minute, max_connections = config.limits.max_connections, closed = config.closed.is_some(), demo = crowd.is_some(), "gate started");
         let served = async {
             match crowd {
                 Some(crowd) => demo::serve(listener, config, crowd).await,
@@ -134,17 +179,35 @@ fn run(args: Args) -> Result<(), String> {
     })
 }
 
+/// The process's soft limit on open descriptors (`ulimit -n`), if it has one.
+fn descriptor_limit() -> Option<u64> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit only writes the struct it is given.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    // `rlim_t` is not `u64` on every platform.
+    #[allow(clippy::unnecessary_cast)]
+    (ok && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur as u64)
+}
+
+/// The secret as given, without the white space around it: editors add a final newline to a
+/// file, shells and env files a space or a newline to a variable, and neither is part of the
+/// secret. Both sources go through this, so the same secret gives the same key either way.
+fn trim_secret(mut bytes: Vec<u8>) -> Vec<u8> {
+    while bytes.last().is_some_and(|b| b.is_ascii_whitespace()) {
+        bytes.pop();
+    }
+    let leading = bytes.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    bytes.drain(..leading);
+    bytes
+}
+
 fn load_secret(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
     let (secret, source) = if let Some(path) = file {
-        let mut bytes =
+        let bytes =
             std::fs::read(path).map_err(|e| format!("--secret-file {}: {e}", path.display()))?;
-        // Editors add a final newline; it is not part of the secret.
-        while bytes.last().is_some_and(|b| b.is_ascii_whitespace()) {
-            bytes.pop();
-        }
-        (bytes, format!("--secret-file {}", path.display()))
+        (trim_secret(bytes), format!("--secret-file {}", path.display()))
     } else if let Some(value) = std::env::var_os("WAITROOM_SECRET") {
-        (value.into_encoded_bytes(), "WAITROOM_SECRET".to_string())
+        (trim_secret(value.into_encoded_bytes()), "WAITROOM_SECRET".to_string())
     } else {
         let mut bytes = vec![0u8; 32];
         getrandom::getrandom(&mut bytes)

@@ -3,9 +3,20 @@
 //! - `GET /waitroom/status[?ticket=…]`: `200` admitted (with a pass, also as a cookie) or `503`
 //!   queued with `Retry-After` (or closed).
 //! - `POST /waitroom/verify` `{"pass":…}`: whether a pass is valid.
+//! - `GET /waitroom/health`: `200` while the gate serves, for load balancers; no queue record.
 //!
-//! Every reply under `/waitroom` is JSON with `Cache-Control: no-store`. Tests start it
-//! in-process with [`serve`] on `127.0.0.1:0` and a fake [`Clock`].
+//! Every reply under `/waitroom` is JSON with `Cache-Control: no-store`; every reply at all
+//! has `X-Content-Type-Options: nosniff`. Tests start it in-process with [`serve`] on
+//! `127.0.0.1:0` and a fake [`Clock`].
+//!
+//! # Under load
+//!
+//! - The accept loop ([`crate::connections`]) times out slow and idle connections, caps the
+//!   request head and the number of connections.
+//! - [`protect`] sheds load: past [`GateConfig::max_in_flight`] requests at once, a newcomer is
+//!   answered at once `503` with `Retry-After` and a JSON error rather than queued in memory; a
+//!   request that takes longer than [`GateConfig::request_timeout`] (a slow body) gets `408`.
+//! - `HEAD`, crawlers, health checks and prefetches ([`takes_no_place`]) never take a place.
 
 use std::fmt;
 use std::io;
@@ -17,18 +28,22 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
+use axum::http::header::{HeaderMap, USER_AGENT, X_CONTENT_TYPE_OPTIONS};
 use axum::http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE, CACHE_CONTROL, ORIGIN, RETRY_AFTER,
     SET_COOKIE, VARY,
 };
+use axum::http::Method;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use tokio::sync::Semaphore;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::{debug, info};
 use waitroom::time::{duration_millis, Timestamp};
 use waitroom::wire::{
@@ -36,7 +51,9 @@ use waitroom::wire::{
     TICKET_PARAM, VERIFY_PATH,
 };
 
+use crate::connections::{self, Limits};
 use crate::queue::{Decision, Queue, QueueConfig, Visit};
+use crate::static_files::{self, Root};
 use crate::token::Signer;
 
 /// Longest ticket accepted in the query string, in bytes (a real one is under 100).
@@ -47,6 +64,27 @@ pub const PASS_COOKIE: &str = "waitroom_pass";
 const CLOSED_RETRY: Duration = Duration::from_secs(300);
 /// Largest accepted `POST /waitroom/verify` body.
 const MAX_VERIFY_BODY: usize = 4096;
+/// Path of the health check for load balancers.
+pub const HEALTH_PATH: &str = "/waitroom/health";
+/// How long a shed request is asked to stay away: the load is a matter of seconds.
+const SHED_RETRY: Duration = Duration::from_secs(2);
+/// How long a request that takes no place (`HEAD`, a crawler) is asked to stay away.
+const NO_PLACE_RETRY: Duration = Duration::from_secs(300);
+/// Substrings of a `User-Agent` (lower case) that declare a robot, a health check or a link
+/// preview: a client that will never wait for its turn. A browser's never contains them.
+const NO_PLACE_AGENTS: &[&str] = &[
+    "bot",
+    "crawl",
+    "spider",
+    "slurp",
+    "facebookexternalhit",
+    "preview",
+    "health",
+    "monitor",
+    "kube-probe",
+    "pingdom",
+    "uptime",
+];
 
 /// Where the gate reads the time: the system clock in production, a fake one in tests.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -65,7 +103,7 @@ pub fn system_clock() -> Clock {
 ///
 /// [`GateConfig::new`]: 60 admissions per minute, burst max(2, r / 6), grace 120 s, passes
 /// valid 300 s, open, no CORS origin, no static files, the system clock, numbering from the
-/// start time in microseconds.
+/// start time in microseconds; [`Limits::default`], 512 requests at once, 10 s per request.
 #[derive(Clone)]
 pub struct GateConfig {
     /// Admissions per minute.
@@ -92,6 +130,12 @@ pub struct GateConfig {
     /// The no-show rate the queue assumes before it has observed any (see
     /// [`QueueConfig::expected_no_show`]); 0 by default.
     pub expected_no_show: f64,
+    /// Timeouts and caps of the accept loop.
+    pub limits: Limits,
+    /// Requests handled at once; past it, requests are shed with a fast `503`.
+    pub max_in_flight: usize,
+    /// Longest a request may take, body included; then `408`.
+    pub request_timeout: Duration,
 }
 
 impl GateConfig {
@@ -109,6 +153,9 @@ impl GateConfig {
             clock: system_clock(),
             first_seq: None,
             expected_no_show: 0.0,
+            limits: Limits::default(),
+            max_in_flight: 512,
+            request_timeout: Duration::from_secs(10),
         }
     }
 
@@ -141,6 +188,9 @@ impl fmt::Debug for GateConfig {
             .field("www", &self.www)
             .field("first_seq", &self.first_seq)
             .field("expected_no_show", &self.expected_no_show)
+            .field("limits", &self.limits)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("request_timeout", &self.request_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -214,15 +264,24 @@ impl GateState {
                 Visit::Fresh
             }
         };
-        let (decision, dropped) = self.with_queue(|queue| {
+        let (decision, dropped, spent) = self.with_queue(|queue| {
+            let admitted_before = queue.stats().admitted;
             let decision = queue.visit(now, visit);
             let dropped: Vec<u64> = queue.drain_dropped().collect();
-            (decision, dropped)
+            (decision, dropped, queue.stats().admitted > admitted_before)
         });
         for seq in dropped {
             info!(seq, "dropped: not back within the grace period");
         }
         debug!(?visit, ?decision, "status");
+        if let Decision::Admitted { seq } = decision {
+            if spent {
+                info!(ticket = seq, "admitted");
+            } else {
+                // A lost reply asked again: the admission was logged the first time.
+                debug!(ticket = seq, "admission replayed");
+            }
+        }
         self.reply_for(now, decision)
     }
 
@@ -234,7 +293,7 @@ impl GateState {
                 let id = seq.unwrap_or_else(|| self.next_pass_id.fetch_add(1, Ordering::Relaxed));
                 let ttl = self.config.pass_ttl;
                 let pass = self.signer.sign_pass(id, now, now.saturating_add(ttl));
-                info!(id, ticket = seq.is_some(), "admitted");
+                debug!(id, ticket = seq.is_some(), "pass signed");
                 StatusAnswer {
                     status: 200,
                     retry_after_s: None,
@@ -313,6 +372,7 @@ pub fn router(state: Arc<GateState>) -> Router {
     let not_found = || async { error(StatusCode::NOT_FOUND, "not_found", "No such endpoint.") };
     Router::new()
         .route(STATUS_PATH, get(status).options(preflight).fallback(method_not_allowed))
+        .route(HEALTH_PATH, get(health).fallback(method_not_allowed))
         .route(
             VERIFY_PATH,
             axum::routing::post(verify)
@@ -326,21 +386,113 @@ pub fn router(state: Arc<GateState>) -> Router {
         .with_state(state)
 }
 
-/// The whole gate: [`router`], plus the static files of `www` (or JSON 404s) everywhere else.
+/// The whole gate: [`router`], plus the static files of `www` (or JSON 404s) everywhere else,
+/// behind [`protect`].
 pub fn app(state: Arc<GateState>) -> Router {
     let www = state.config.www.clone();
+    let config = state.config.clone();
     let api = router(state);
-    match www {
-        Some(dir) => api.fallback_service(ServeDir::new(dir)),
+    let app = match www {
+        Some(dir) => api.fallback_service(static_files(&dir, ServeDir::new(&dir))),
         None => {
             api.fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "Nothing here.") })
         }
-    }
+    };
+    protect(app, &config)
+}
+
+/// `service` (a file service for `dir`) behind [`static_files::guard`]: no dotfile, no symlink
+/// out of `dir`.
+pub fn static_files(dir: &std::path::Path, service: ServeDir) -> Router {
+    Router::new()
+        .fallback_service(service)
+        .layer(middleware::from_fn_with_state(Root::new(dir), static_files::guard))
+}
+
+/// What every reply of the gate goes through: load shedding past
+/// [`GateConfig::max_in_flight`], a [`GateConfig::request_timeout`], and
+/// `X-Content-Type-Options: nosniff`.
+pub fn protect(app: Router, config: &GateConfig) -> Router {
+    let limiter = Limiter {
+        permits: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+        timeout: config.request_timeout,
+    };
+    app.layer(middleware::from_fn_with_state(limiter, shed)).layer(
+        SetResponseHeaderLayer::overriding(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+    )
 }
 
 /// Serves the gate on `listener` until the future is dropped or the listener fails.
 pub async fn serve(listener: tokio::net::TcpListener, config: GateConfig) -> io::Result<()> {
-    axum::serve(listener, app(GateState::new(config))).await
+    let limits = config.limits;
+    connections::serve(listener, app(GateState::new(config)), limits).await
+}
+
+#[derive(Clone)]
+struct Limiter {
+    permits: Arc<Semaphore>,
+    timeout: Duration,
+}
+
+/// Answers at once when too many requests are in progress, and bounds how long one may take.
+async fn shed(State(limiter): State<Limiter>, request: Request, next: Next) -> Response {
+    let Ok(_permit) = limiter.permits.try_acquire() else {
+        debug!("shed: too many requests in progress");
+        let mut response = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "The gate is busy; try again in a few seconds.",
+        );
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(SHED_RETRY.as_secs()));
+        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return response;
+    };
+    match tokio::time::timeout(limiter.timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => error(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "The request took too long to arrive.",
+        ),
+    }
+}
+
+/// Whether a request declares that it will not wait for its turn, so must not take a place:
+/// `HEAD`, a robot, a health check or a link preview by its `User-Agent`, or a prefetch.
+pub fn takes_no_place(method: &Method, headers: &HeaderMap) -> bool {
+    if method == Method::HEAD {
+        return true;
+    }
+    let prefetch = ["sec-purpose", "purpose", "x-moz", "x-purpose"].iter().any(|name| {
+        headers.get(*name).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("prefetch") || v.contains("preview")
+        })
+    });
+    let agent = headers
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    prefetch || NO_PLACE_AGENTS.iter().any(|word| agent.contains(word))
+}
+
+/// The body of `GET /waitroom/health`.
+#[derive(Debug, Serialize)]
+struct Health {
+    status: &'static str,
+    /// Tickets waiting.
+    live: u64,
+    closed: bool,
+}
+
+/// `GET /waitroom/health`: the gate answers; how many wait. Touches no record.
+async fn health(State(state): State<Arc<GateState>>) -> Response {
+    let live = state.with_queue(|queue| queue.live());
+    json(StatusCode::OK, &Health { status: "ok", live, closed: state.config.closed.is_some() })
 }
 
 /// Adds `Cache-Control: no-store` and the CORS headers to every API reply.
@@ -390,7 +542,21 @@ async fn method_not_allowed() -> Response {
 }
 
 /// `GET /waitroom/status`.
-async fn status(State(state): State<Arc<GateState>>, RawQuery(query): RawQuery) -> Response {
+async fn status(
+    State(state): State<Arc<GateState>>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if takes_no_place(&method, &headers) {
+        let mut response = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_place",
+            "This request does not take a place in the queue (HEAD, a robot, a health check or a prefetch); a browser asks with GET.",
+        );
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(NO_PLACE_RETRY.as_secs()));
+        return response;
+    }
     let ticket = match ticket_param(query.as_deref()) {
         Ok(ticket) => ticket,
         Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
@@ -445,27 +611,27 @@ async fn verify(
     json(StatusCode::OK, &reply)
 }
 
-/// The ticket from the query string, if any; other parameters are ignored.
+/// The ticket from the query string, if any; other parameters, and bad escapes anywhere, are
+/// ignored (decoding is lossy: a mangled ticket just fails to verify, and its holder queues
+/// as a newcomer).
 fn ticket_param(query: Option<&str>) -> Result<Option<String>, &'static str> {
+    let query = query.unwrap_or("");
+    // Checked before decoding, so a huge query costs nothing: a real one is under 200 bytes.
+    if query.len() > 8 * MAX_TICKET_LEN {
+        return Err("The query string is too long.");
+    }
     let mut ticket = None;
-    for pair in query.unwrap_or("").split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if percent_decode(key)? != TICKET_PARAM.as_bytes() {
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if key != TICKET_PARAM {
             continue;
         }
         if ticket.is_some() {
             return Err("The ticket parameter is given more than once.");
         }
-        // Checked before decoding too, so a huge parameter costs nothing.
-        if value.len() > 3 * MAX_TICKET_LEN {
-            return Err("The ticket parameter is too long.");
-        }
-        let value = String::from_utf8(percent_decode(value)?)
-            .map_err(|_| "The ticket parameter is not valid UTF-8.")?;
         if value.len() > MAX_TICKET_LEN {
             return Err("The ticket parameter is too long.");
         }
-        ticket = Some(value);
+        ticket = Some(value.into_owned());
     }
     Ok(ticket.filter(|t| !t.is_empty()))
 }
@@ -516,8 +682,16 @@ mod tests {
         assert_eq!(ticket_param(Some("a=1&ticket=t1.2%2E3&b")), Ok(Some("t1.2.3".into())));
         assert_eq!(ticket_param(Some("ticket=")), Ok(None));
         assert!(ticket_param(Some("ticket=a&ticket=b")).is_err());
-        assert!(ticket_param(Some("ticket=%FF")).is_err());
-        assert!(ticket_param(Some("ticket=%G1")).is_err());
         assert!(ticket_param(Some(&format!("ticket={}", "a".repeat(513)))).is_err());
+        assert!(ticket_param(Some(&"a".repeat(5000))).is_err());
+    }
+
+    #[test]
+    fn bad_escapes_anywhere_in_the_query_are_not_an_error() {
+        assert_eq!(ticket_param(Some("%zz=1")), Ok(None));
+        assert_eq!(ticket_param(Some("%zz=1&ticket=t1")), Ok(Some("t1".into())));
+        // A mangled ticket is passed on as it decodes, and then fails to verify.
+        assert_eq!(ticket_param(Some("ticket=%G1")), Ok(Some("%G1".into())));
+        assert_eq!(ticket_param(Some("ticket=%FF")), Ok(Some("\u{FFFD}".into())));
     }
 }

@@ -84,3 +84,78 @@ async fn demo_mode_serves_the_login_page_with_a_crowd_ahead() {
     assert!(queued.position > 20, "position {}", queued.position);
     child.kill().await.unwrap();
 }
+
+/// Starts the binary with `configure`d arguments and environment; returns it and its URL.
+async fn start_gate(configure: impl FnOnce(&mut Command)) -> (tokio::process::Child, String) {
+    let mut command = gate();
+    command.args(["--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null());
+    configure(&mut command);
+    let mut child = command.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the gate printed nothing in 30 s")
+        .unwrap()
+        .expect("the gate closed its stdout");
+    let url = line.strip_prefix("listening on ").unwrap().to_string();
+    (child, url)
+}
+
+#[tokio::test]
+async fn the_same_secret_gives_the_same_key_from_the_variable_or_the_file() {
+    let secret = "correct-horse-battery-staple-0123456789";
+    let file = std::env::temp_dir().join(format!("waitroom-secret-{}", std::process::id()));
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+    // A variable with the white space a shell or an env file adds, a file with an editor's newline.
+    let (mut by_env, env_url) = start_gate(|c| {
+        c.env("WAITROOM_SECRET", format!(" {secret}\n"));
+    })
+    .await;
+    let (mut by_file, file_url) = start_gate(|c| {
+        c.arg("--secret-file").arg(&file);
+    })
+    .await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let reply = client.get(format!("{env_url}{STATUS_PATH}")).send().await.unwrap();
+    let StatusReply::Admitted(admitted) = reply.json().await.unwrap() else { panic!() };
+    let verdict: serde_json::Value = client
+        .post(format!("{file_url}{}", waitroom::wire::VERIFY_PATH))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "pass": admitted.pass }).to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    by_env.kill().await.unwrap();
+    by_file.kill().await.unwrap();
+    let _ = std::fs::remove_file(file);
+}
+
+#[tokio::test]
+async fn out_of_range_operator_values_are_refused_naming_the_flag() {
+    for (flag, value) in [
+        ("--grace-seconds", "18446744073709551615"),
+        ("--grace-seconds", "0"),
+        ("--pass-ttl-seconds", "99999999999"),
+        ("--admit-per-minute", "1e-300"),
+        ("--admit-per-minute", "NaN"),
+        ("--admit-per-minute", "inf"),
+        ("--burst", "0.5"),
+        ("--burst", "1e300"),
+        ("--expected-no-show", "0.95"),
+        ("--max-connections", "0"),
+    ] {
+        let output = gate()
+            .args(["--listen", "127.0.0.1:0", flag, value])
+            .env("WAITROOM_SECRET", "0123456789abcdef0123456789abcdef")
+            .output()
+            .await
+            .unwrap();
+        assert!(!output.status.success(), "{flag} {value} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
+    }
+}

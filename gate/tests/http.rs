@@ -300,9 +300,8 @@ async fn a_restarted_gate_puts_earlier_holders_ahead_of_its_newcomers_and_never_
 async fn bad_requests_get_a_json_400_and_unknown_paths_a_json_404() {
     let gate = start().await;
     let long = "a".repeat(513);
-    for query in
-        [format!("?ticket={long}"), "?ticket=%FF%FE".to_string(), "?ticket=%zz".to_string()]
-    {
+    // (A badly escaped ticket is not an error: it fails to verify, see tests/hygiene.rs.)
+    for query in [format!("?ticket={long}"), "?ticket=a&ticket=b".to_string()] {
         let response = gate.get(&format!("{STATUS_PATH}{query}")).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
         assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
