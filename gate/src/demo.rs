@@ -74,6 +74,7 @@ pub async fn serve(
     let state = GateState::new(config);
     tokio::select! {
         served = crate::connections::serve(listener, app(state.clone()), limits) => served,
+        () = state.clone().tidy_up() => Ok(()),
         () = crowd::run(state, crowd) => Ok(()),
     }
 }

@@ -55,6 +55,10 @@ struct Args {
     /// Close the gate: every status reply is "closed" with this message.
     #[arg(long)]
     closed: Option<String>,
+    /// Most tickets waiting at once (about 46 bytes each); past it a newcomer is asked, in
+    /// French, to come back in 2 minutes, and takes no place.
+    #[arg(long, default_value_t = server::DEFAULT_MAX_QUEUE)]
+    max_queue: u64,
     /// Connections served at once; a newer one closes the oldest (idle or slow first) [default:
     /// 4096, or less to stay 64 below the descriptor limit, `ulimit -n`].
     #[arg(long)]
@@ -115,6 +119,8 @@ fn run(args: Args) -> Result<(), String> {
     let expected_no_show = in_range("expected-no-show", args.expected_no_show, 0.0..=0.9)?;
     let grace_seconds = in_range("grace-seconds", args.grace_seconds, 1..=DAY_SECONDS)?;
     let pass_ttl_seconds = in_range("pass-ttl-seconds", args.pass_ttl_seconds, 1..=DAY_SECONDS)?;
+    // The widget reads positions up to 10 million, and the restored lane sits ahead.
+    let max_queue = in_range("max-queue", args.max_queue, 1..=9_000_000)?;
     let mut limits = Limits::default();
     let descriptors = descriptor_limit();
     let usable = descriptors.map(|n| n.saturating_sub(SPARE_DESCRIPTORS).max(1));
@@ -146,6 +152,7 @@ fn run(args: Args) -> Result<(), String> {
         cors_origins: args.cors_origins,
         www: args.www.or_else(|| args.demo.then(demo::default_www)),
         limits,
+        max_queue,
         ..GateConfig::new(Vec::new())
     };
     let crowd = args.demo.then(|| CrowdConfig::for_rate(admit_per_minute).with_seed(random_seed()));

@@ -79,6 +79,10 @@ pub const RESTORE_LANE: u64 = 65_536;
 const MAX_FIRST_SEQ: u64 = 1 << 62;
 /// Compaction waits for at least this many dead slots at the front (amortisation).
 const COMPACT_MIN: usize = 4_096;
+/// Deadlines a visit processes at most, and dead records it steps over: a visit never pays
+/// for a backlog (300 000 absent holders falling due at once); a driver's timer calls
+/// [`Queue::tidy`] for the rest.
+const VISIT_STEPS: usize = 64;
 
 /// Parameters of a [`Queue`].
 ///
@@ -373,7 +377,7 @@ impl Queue {
     /// Answers a visitor.
     pub fn visit(&mut self, now: Timestamp, visit: Visit) -> Decision {
         let now = now.as_millis();
-        self.housekeep(now);
+        self.housekeep(now, VISIT_STEPS);
         let Visit::Ticket(seq) = visit else {
             return self.newcomer(now);
         };
@@ -391,8 +395,21 @@ impl Queue {
     /// The "503 when full" server, for comparisons: admits iff a token is available, ignoring
     /// the queue. Shares the bucket with [`Queue::visit`].
     pub fn admit_anonymous(&mut self, now: Timestamp) -> bool {
-        self.housekeep(now.as_millis());
+        self.housekeep(now.as_millis(), VISIT_STEPS);
         self.take_token()
+    }
+
+    /// Whether `visit` would take a new place at the back (a newcomer, or a ticket whose place
+    /// is gone), rather than an existing or a restored one: what a cap on the queue refuses.
+    pub fn would_join(&self, visit: Visit) -> bool {
+        let Visit::Ticket(seq) = visit else {
+            return true;
+        };
+        match self.lookup(seq) {
+            Lookup::Record(slot) => self.record(slot).state == State::Dropped,
+            Lookup::Earlier => !self.lane_has_room(),
+            Lookup::Forgotten | Lookup::Implausible => true,
+        }
     }
 
     /// Tickets currently waiting.
@@ -419,16 +436,24 @@ impl Queue {
     }
 
     /// The earliest time at which the queue has work of its own (a no-show check or a drop),
-    /// so that a driver can call [`Queue::handle_timeout`] then. Calls to `visit` do this work
-    /// too, so a driver that only answers visits may ignore it.
+    /// so that a driver can call [`Queue::handle_timeout`] or [`Queue::tidy`] then. Calls to
+    /// `visit` do some of this work too (at most 64 deadlines each), so a driver that answers
+    /// many visits keeps up without a timer, but only a timer clears a backlog.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         self.due.peek().map(|Reverse(due)| Timestamp::from_millis(due.at))
     }
 
-    /// Does the work that has fallen due by `now`: refills the bucket, judges no-shows, drops
-    /// absent holders.
+    /// Does all the work that has fallen due by `now`: refills the bucket, judges no-shows,
+    /// drops absent holders, forgets the dead front.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        self.housekeep(now.as_millis());
+        while self.tidy(now, usize::MAX) {}
+    }
+
+    /// Does at most `max_steps` deadlines' worth of the work fallen due by `now` (and steps
+    /// over as many dead records); returns whether some is left. A server calls it on a timer,
+    /// in short batches between which requests are served.
+    pub fn tidy(&mut self, now: Timestamp, max_steps: usize) -> bool {
+        self.housekeep(now.as_millis(), max_steps)
     }
 
     /// Starts (or stops) remembering which tickets are dropped, for [`Queue::drain_dropped`].
@@ -677,21 +702,27 @@ impl Queue {
         self.no_show_mean += (x - self.no_show_mean) / self.judgements;
     }
 
-    /// Refills the bucket, processes due deadlines and compacts the dead front.
-    fn housekeep(&mut self, now: u64) {
+    /// Refills the bucket, processes at most `max_steps` due deadlines and compacts the dead
+    /// front; returns whether work is left.
+    fn housekeep(&mut self, now: u64, max_steps: usize) -> bool {
         if now > self.refilled_at {
             let earned = (now - self.refilled_at) as f64 * self.rate;
             self.tokens = (self.tokens + earned).min(self.config.burst);
             self.refilled_at = now;
         }
+        let mut steps = 0;
         while let Some(&Reverse(due)) = self.due.peek() {
             if due.at > now {
                 break;
             }
+            if steps == max_steps {
+                return true;
+            }
+            steps += 1;
             self.due.pop();
             self.fall_due(now, due);
         }
-        self.compact(now);
+        self.compact(now, max_steps)
     }
 
     fn fall_due(&mut self, now: u64, due: Due) {
@@ -727,9 +758,14 @@ impl Queue {
 
     /// Forgets the dead front of the records once it is large, rebuilding the order tree:
     /// O(1) amortised per ticket.
-    fn compact(&mut self, now: u64) {
+    fn compact(&mut self, now: u64, max_steps: usize) -> bool {
         let grace = duration_millis(self.config.grace);
+        let mut steps = 0;
         while let Some(record) = self.records.get(self.head) {
+            if steps == max_steps {
+                return true;
+            }
+            steps += 1;
             let dead = match record.state {
                 State::Live => false,
                 // A lost admission reply is retried with a ticket that expires `grace` after its
@@ -750,6 +786,7 @@ impl Queue {
             let live = self.records.iter().map(|r| u32::from(r.state == State::Live));
             self.order.rebuild(live);
         }
+        false
     }
 }
 
@@ -1072,6 +1109,50 @@ mod tests {
             panic!("the queue is not empty");
         };
         assert!((advance_per_minute - 600.0 / (1.0 - a)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_visit_never_pays_for_a_backlog_and_tidy_clears_it_in_bounded_steps() {
+        // 300 000 holders who never come back, all told for the same minute or so.
+        let mut queue = Queue::new(QueueConfig::new(600_000.0).with_burst(1.0), at(0));
+        queue.record_drops(true);
+        queue.visit(at(0), Visit::Fresh);
+        for _ in 0..300_000 {
+            queued(queue.visit(at(0), Visit::Fresh));
+        }
+        // Long after the grace period every one of them is due to be dropped.
+        let later = at(3_600_000);
+        let (_, position, _) = queued(queue.visit(later, Visit::Fresh));
+        assert!(position > 300_000 - 2 * VISIT_STEPS as u64, "{position}");
+        assert!(queue.stats().dropped <= VISIT_STEPS as u64);
+        // The timer's batches finish the job; each does at most its share.
+        let mut batches = 0;
+        let mut before = queue.stats().dropped;
+        while queue.tidy(later, 4_096) {
+            let dropped = queue.stats().dropped;
+            assert!(dropped - before <= 4_096);
+            before = dropped;
+            batches += 1;
+        }
+        assert!(batches >= 300_000 / 4_096, "{batches}");
+        assert_eq!(queue.stats().dropped, 300_000);
+        assert_eq!(queue.drain_dropped().count(), 300_000);
+        assert_eq!(queue.live(), 1);
+        assert!(queue.records.len() < 10_000, "the dead front was not compacted");
+    }
+
+    #[test]
+    fn would_join_tells_a_new_place_from_an_existing_one() {
+        let mut queue = one_per_second();
+        queue.record_drops(true);
+        queue.visit(at(0), Visit::Fresh);
+        let (seq, _, _) = queued(queue.visit(at(0), Visit::Fresh));
+        assert!(queue.would_join(Visit::Fresh));
+        assert!(!queue.would_join(Visit::Ticket(seq)));
+        assert!(queue.would_join(Visit::Ticket(seq + 1_000)), "not issued yet");
+        queue.handle_timeout(at(1_000 + 120_000));
+        assert_eq!(queue.drain_dropped().collect::<Vec<_>>(), [seq]);
+        assert!(queue.would_join(Visit::Ticket(seq)), "dropped: its holder starts again");
     }
 
     #[test]

@@ -58,10 +58,22 @@ use crate::token::Signer;
 
 /// Longest ticket accepted in the query string, in bytes (a real one is under 100).
 pub const MAX_TICKET_LEN: usize = 512;
+/// Default cap on the tickets waiting: about 48 MiB of queue (46 bytes a ticket, measured by
+/// `make loadtest`), 8 h 20 min of waiting at 2 000 admissions a minute.
+pub const DEFAULT_MAX_QUEUE: u64 = 1_000_000;
 /// Name of the cookie that carries the pass.
 pub const PASS_COOKIE: &str = "waitroom_pass";
 /// How long a closed gate asks clients to stay away.
 const CLOSED_RETRY: Duration = Duration::from_secs(300);
+/// How long a newcomer refused by a full queue is asked to stay away.
+const FULL_RETRY: Duration = Duration::from_secs(120);
+/// What a newcomer refused by a full queue reads (the widget shows it as the "closed" notice).
+pub const FULL_MESSAGE: &str = "La file d'attente est complète pour le moment. Cette page réessaiera toute seule dans quelques minutes : inutile de la recharger.";
+/// How often the tidy-up timer runs, and how many deadlines it handles per hold of the lock.
+const TIDY_PERIOD: Duration = Duration::from_millis(250);
+const TIDY_BATCH: usize = 4_096;
+/// How often the tidy-up logs its counts (at info), when something happened.
+const TIDY_LOG_PERIOD: Duration = Duration::from_secs(60);
 /// Largest accepted `POST /waitroom/verify` body.
 const MAX_VERIFY_BODY: usize = 4096;
 /// Path of the health check for load balancers.
@@ -103,7 +115,8 @@ pub fn system_clock() -> Clock {
 ///
 /// [`GateConfig::new`]: 60 admissions per minute, burst max(2, r / 6), grace 120 s, passes
 /// valid 300 s, open, no CORS origin, no static files, the system clock, numbering from the
-/// start time in microseconds; [`Limits::default`], 512 requests at once, 10 s per request.
+/// start time in microseconds; [`Limits::default`], 512 requests at once, 10 s per request,
+/// [`DEFAULT_MAX_QUEUE`] tickets waiting.
 #[derive(Clone)]
 pub struct GateConfig {
     /// Admissions per minute.
@@ -136,6 +149,9 @@ pub struct GateConfig {
     pub max_in_flight: usize,
     /// Longest a request may take, body included; then `408`.
     pub request_timeout: Duration,
+    /// Most tickets waiting at once; past it a newcomer is told to come back later, and
+    /// takes no place.
+    pub max_queue: u64,
 }
 
 impl GateConfig {
@@ -156,6 +172,7 @@ impl GateConfig {
             limits: Limits::default(),
             max_in_flight: 512,
             request_timeout: Duration::from_secs(10),
+            max_queue: DEFAULT_MAX_QUEUE,
         }
     }
 
@@ -191,6 +208,7 @@ impl fmt::Debug for GateConfig {
             .field("limits", &self.limits)
             .field("max_in_flight", &self.max_in_flight)
             .field("request_timeout", &self.request_timeout)
+            .field("max_queue", &self.max_queue)
             .finish_non_exhaustive()
     }
 }
@@ -203,6 +221,9 @@ pub struct GateState {
     /// Identifiers of passes given to newcomers admitted without a ticket; they start at 2^63
     /// so they never look like a sequence number.
     next_pass_id: AtomicU64,
+    /// Events counted since the tidy-up last logged them (logged one by one at debug only).
+    dropped: AtomicU64,
+    refused_full: AtomicU64,
 }
 
 impl fmt::Debug for GateState {
@@ -226,6 +247,8 @@ impl GateState {
             signer: Signer::new(&config.secret),
             queue: Mutex::new(queue),
             next_pass_id: AtomicU64::new(1 << 63),
+            dropped: AtomicU64::new(0),
+            refused_full: AtomicU64::new(0),
             config,
         })
     }
@@ -264,15 +287,27 @@ impl GateState {
                 Visit::Fresh
             }
         };
-        let (decision, dropped, spent) = self.with_queue(|queue| {
+        let max_queue = self.config.max_queue;
+        let visited = self.with_queue(|queue| {
+            if queue.live() >= max_queue && queue.would_join(visit) {
+                return None;
+            }
             let admitted_before = queue.stats().admitted;
             let decision = queue.visit(now, visit);
-            let dropped: Vec<u64> = queue.drain_dropped().collect();
-            (decision, dropped, queue.stats().admitted > admitted_before)
+            self.note_dropped(queue);
+            Some((decision, queue.stats().admitted > admitted_before))
         });
-        for seq in dropped {
-            info!(seq, "dropped: not back within the grace period");
-        }
+        let Some((decision, spent)) = visited else {
+            self.refused_full.fetch_add(1, Ordering::Relaxed);
+            debug!(?visit, "refused: the queue is full");
+            return StatusAnswer::unavailable(
+                FULL_RETRY,
+                StatusReply::Closed(Closed {
+                    message: Some(FULL_MESSAGE.to_string()),
+                    retry_after_ms: duration_millis(FULL_RETRY),
+                }),
+            );
+        };
         debug!(?visit, ?decision, "status");
         if let Decision::Admitted { seq } = decision {
             if spent {
@@ -320,6 +355,47 @@ impl GateState {
                         advance_per_minute,
                     }),
                 )
+            }
+        }
+    }
+
+    /// Counts (and logs at debug) the tickets `queue` dropped since the last call.
+    fn note_dropped(&self, queue: &mut Queue) {
+        let mut count = 0;
+        for seq in queue.drain_dropped() {
+            debug!(seq, "dropped: not back within the grace period");
+            count += 1;
+        }
+        self.dropped.fetch_add(count, Ordering::Relaxed);
+    }
+
+    /// One batch of the tidy-up at `now` (see [`Queue::tidy`]); returns whether work is left.
+    pub fn tidy(&self, now: Timestamp) -> bool {
+        self.with_queue(|queue| {
+            let more = queue.tidy(now, TIDY_BATCH);
+            self.note_dropped(queue);
+            more
+        })
+    }
+
+    /// Runs the tidy-up for ever: every 250 ms, in batches of 4 096 deadlines between which
+    /// the lock is released, so that no request waits behind a backlog; logs its counts at
+    /// info once a minute when something happened.
+    pub async fn tidy_up(self: Arc<Self>) {
+        let mut logged_at = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(TIDY_PERIOD).await;
+            while self.tidy(self.now()) {
+                tokio::task::yield_now().await;
+            }
+            if logged_at.elapsed() >= TIDY_LOG_PERIOD {
+                logged_at = tokio::time::Instant::now();
+                let dropped = self.dropped.swap(0, Ordering::Relaxed);
+                let refused_full = self.refused_full.swap(0, Ordering::Relaxed);
+                if dropped + refused_full > 0 {
+                    let live = self.with_queue(|queue| queue.live());
+                    info!(dropped, refused_full, live, "tidy-up: in the last minute");
+                }
             }
         }
     }
@@ -428,7 +504,11 @@ pub fn protect(app: Router, config: &GateConfig) -> Router {
 /// Serves the gate on `listener` until the future is dropped or the listener fails.
 pub async fn serve(listener: tokio::net::TcpListener, config: GateConfig) -> io::Result<()> {
     let limits = config.limits;
-    connections::serve(listener, app(GateState::new(config)), limits).await
+    let state = GateState::new(config);
+    tokio::select! {
+        served = connections::serve(listener, app(state.clone()), limits) => served,
+        () = state.tidy_up() => Ok(()),
+    }
 }
 
 #[derive(Clone)]

@@ -147,6 +147,8 @@ async fn out_of_range_operator_values_are_refused_naming_the_flag() {
         ("--burst", "1e300"),
         ("--expected-no-show", "0.95"),
         ("--max-connections", "0"),
+        ("--max-queue", "0"),
+        ("--max-queue", "20000000"),
     ] {
         let output = gate()
             .args(["--listen", "127.0.0.1:0", flag, value])
