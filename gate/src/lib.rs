@@ -4,12 +4,14 @@
 //! - [`token`]: signed tickets and passes, and [`verify_pass`] for an ENT's login handler;
 //! - [`server`]: the HTTP gate (axum), started in-process by the tests and by the binary;
 //! - [`connections`]: the accept loop, with timeouts and caps against slow and idle clients;
+//! - [`fairness`]: places held per address, capped so that one address cannot flood the queue;
 //! - [`static_files`]: what `--www` may serve (no dotfile, no symlink out of it);
 //! - [`demo`]: `--demo`, the ENT login page behind the gate with a synthetic crowd.
 #![deny(missing_docs, missing_debug_implementations)]
 
 pub mod connections;
 pub mod demo;
+pub mod fairness;
 mod fenwick;
 pub mod queue;
 pub mod server;

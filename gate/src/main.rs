@@ -59,6 +59,15 @@ struct Args {
     /// French, to come back in 2 minutes, and takes no place.
     #[arg(long, default_value_t = server::DEFAULT_MAX_QUEUE)]
     max_queue: u64,
+    /// Most places one address (an IPv6 /64) holds at once; past it, its newcomers are asked
+    /// to come back in 2 minutes. Twice a 2 000-pupil lycée behind one NAT.
+    #[arg(long, default_value_t = waitroom_gate::fairness::DEFAULT_MAX_PER_ADDRESS)]
+    max_per_address: u32,
+    /// Behind a reverse proxy: the header in which it gives the client's address
+    /// (`X-Forwarded-For`, whose last entry is read, or `X-Real-IP`). Off by default: only set
+    /// it if every request comes through that proxy, or clients can claim any address.
+    #[arg(long)]
+    client_address_header: Option<String>,
     /// Connections served at once; a newer one closes the oldest (idle or slow first) [default:
     /// 4096, or less to stay 64 below the descriptor limit, `ulimit -n`].
     #[arg(long)]
@@ -121,6 +130,15 @@ fn run(args: Args) -> Result<(), String> {
     let pass_ttl_seconds = in_range("pass-ttl-seconds", args.pass_ttl_seconds, 1..=DAY_SECONDS)?;
     // The widget reads positions up to 10 million, and the restored lane sits ahead.
     let max_queue = in_range("max-queue", args.max_queue, 1..=9_000_000)?;
+    let max_per_address = in_range("max-per-address", args.max_per_address, 1..=9_000_000)?;
+    let client_address_header = args
+        .client_address_header
+        .map(|name| {
+            axum::http::HeaderName::try_from(name.as_str())
+                .map(|name| name.as_str().to_string())
+                .map_err(|_| format!("--client-address-header: `{name}` is not a header name"))
+        })
+        .transpose()?;
     let mut limits = Limits::default();
     let descriptors = descriptor_limit();
     let usable = descriptors.map(|n| n.saturating_sub(SPARE_DESCRIPTORS).max(1));
@@ -153,6 +171,8 @@ fn run(args: Args) -> Result<(), String> {
         www: args.www.or_else(|| args.demo.then(demo::default_www)),
         limits,
         max_queue,
+        max_per_address,
+        client_address_header,
         ..GateConfig::new(Vec::new())
     };
     let crowd = args.demo.then(|| CrowdConfig::for_rate(admit_per_minute).with_seed(random_seed()));

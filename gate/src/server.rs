@@ -20,6 +20,7 @@
 
 use std::fmt;
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,7 +28,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, Request, State};
 use axum::http::header::{HeaderMap, USER_AGENT, X_CONTENT_TYPE_OPTIONS};
 use axum::http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
@@ -39,6 +40,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Extension;
 use axum::{Json, Router};
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -52,6 +54,7 @@ use waitroom::wire::{
 };
 
 use crate::connections::{self, Limits};
+use crate::fairness::{ClientKey, JoinLedger, DEFAULT_MAX_PER_ADDRESS};
 use crate::queue::{Decision, Queue, QueueConfig, Visit};
 use crate::static_files::{self, Root};
 use crate::token::Signer;
@@ -69,6 +72,8 @@ const CLOSED_RETRY: Duration = Duration::from_secs(300);
 const FULL_RETRY: Duration = Duration::from_secs(120);
 /// What a newcomer refused by a full queue reads (the widget shows it as the "closed" notice).
 pub const FULL_MESSAGE: &str = "La file d'attente est complète pour le moment. Cette page réessaiera toute seule dans quelques minutes : inutile de la recharger.";
+/// What a newcomer refused because its address holds too many places reads.
+pub const ADDRESS_MESSAGE: &str = "Trop de places sont déjà réservées depuis votre réseau. Cette page réessaiera toute seule dans quelques minutes : inutile de la recharger.";
 /// How often the tidy-up timer runs, and how many deadlines it handles per hold of the lock.
 const TIDY_PERIOD: Duration = Duration::from_millis(250);
 const TIDY_BATCH: usize = 4_096;
@@ -116,7 +121,8 @@ pub fn system_clock() -> Clock {
 /// [`GateConfig::new`]: 60 admissions per minute, burst max(2, r / 6), grace 120 s, passes
 /// valid 300 s, open, no CORS origin, no static files, the system clock, numbering from the
 /// start time in microseconds; [`Limits::default`], 512 requests at once, 10 s per request,
-/// [`DEFAULT_MAX_QUEUE`] tickets waiting.
+/// [`DEFAULT_MAX_QUEUE`] tickets waiting, [`DEFAULT_MAX_PER_ADDRESS`] places per address, the
+/// peer address (no proxy header trusted).
 #[derive(Clone)]
 pub struct GateConfig {
     /// Admissions per minute.
@@ -152,6 +158,11 @@ pub struct GateConfig {
     /// Most tickets waiting at once; past it a newcomer is told to come back later, and
     /// takes no place.
     pub max_queue: u64,
+    /// Places one address (an IPv6 /64) may hold at once; see [`crate::fairness`].
+    pub max_per_address: u32,
+    /// Header in which a trusted reverse proxy gives the client's address (`X-Forwarded-For`,
+    /// `X-Real-IP`); `None` to count the connection's peer address.
+    pub client_address_header: Option<String>,
 }
 
 impl GateConfig {
@@ -173,6 +184,8 @@ impl GateConfig {
             max_in_flight: 512,
             request_timeout: Duration::from_secs(10),
             max_queue: DEFAULT_MAX_QUEUE,
+            max_per_address: DEFAULT_MAX_PER_ADDRESS,
+            client_address_header: None,
         }
     }
 
@@ -209,6 +222,8 @@ impl fmt::Debug for GateConfig {
             .field("max_in_flight", &self.max_in_flight)
             .field("request_timeout", &self.request_timeout)
             .field("max_queue", &self.max_queue)
+            .field("max_per_address", &self.max_per_address)
+            .field("client_address_header", &self.client_address_header)
             .finish_non_exhaustive()
     }
 }
@@ -224,6 +239,9 @@ pub struct GateState {
     /// Events counted since the tidy-up last logged them (logged one by one at debug only).
     dropped: AtomicU64,
     refused_full: AtomicU64,
+    refused_address: AtomicU64,
+    /// Places held per address; locked only inside the queue's lock.
+    ledger: Mutex<JoinLedger>,
 }
 
 impl fmt::Debug for GateState {
@@ -249,6 +267,8 @@ impl GateState {
             next_pass_id: AtomicU64::new(1 << 63),
             dropped: AtomicU64::new(0),
             refused_full: AtomicU64::new(0),
+            refused_address: AtomicU64::new(0),
+            ledger: Mutex::new(JoinLedger::new(config.max_per_address)),
             config,
         })
     }
@@ -269,6 +289,18 @@ impl GateState {
     /// The HTTP handler and the demo's synthetic crowd both call this, so that a synthetic user
     /// gets exactly what a browser would.
     pub fn answer(&self, now: Timestamp, ticket: Option<&str>) -> StatusAnswer {
+        self.answer_from(now, ticket, None)
+    }
+
+    /// [`GateState::answer`] for a request from `client`, whose places are counted and capped
+    /// at [`GateConfig::max_per_address`] (see [`crate::fairness`]); `None` (in-process
+    /// clients) is not limited.
+    pub fn answer_from(
+        &self,
+        now: Timestamp,
+        ticket: Option<&str>,
+        client: Option<ClientKey>,
+    ) -> StatusAnswer {
         if let Some(message) = &self.config.closed {
             return StatusAnswer::unavailable(
                 CLOSED_RETRY,
@@ -289,24 +321,40 @@ impl GateState {
         };
         let max_queue = self.config.max_queue;
         let visited = self.with_queue(|queue| {
-            if queue.live() >= max_queue && queue.would_join(visit) {
-                return None;
+            let mut ledger = self.lock_ledger();
+            let joins = queue.would_join(visit);
+            if joins && queue.live() >= max_queue {
+                return Err((&self.refused_full, FULL_MESSAGE));
+            }
+            if joins && client.is_some_and(|client| !ledger.may_join(client)) {
+                return Err((&self.refused_address, ADDRESS_MESSAGE));
             }
             let admitted_before = queue.stats().admitted;
             let decision = queue.visit(now, visit);
-            self.note_dropped(queue);
-            Some((decision, queue.stats().admitted > admitted_before))
+            let spent = queue.stats().admitted > admitted_before;
+            match (decision, client) {
+                (Decision::Queued { seq, .. }, Some(client)) if joins => {
+                    ledger.joined(seq, client);
+                }
+                (Decision::Admitted { seq: Some(seq) }, _) if spent => ledger.left(seq),
+                _ => {}
+            }
+            self.note_dropped(queue, &mut ledger);
+            Ok((decision, spent))
         });
-        let Some((decision, spent)) = visited else {
-            self.refused_full.fetch_add(1, Ordering::Relaxed);
-            debug!(?visit, "refused: the queue is full");
-            return StatusAnswer::unavailable(
-                FULL_RETRY,
-                StatusReply::Closed(Closed {
-                    message: Some(FULL_MESSAGE.to_string()),
-                    retry_after_ms: duration_millis(FULL_RETRY),
-                }),
-            );
+        let (decision, spent) = match visited {
+            Ok(visited) => visited,
+            Err((counter, message)) => {
+                counter.fetch_add(1, Ordering::Relaxed);
+                debug!(?visit, ?client, message, "refused");
+                return StatusAnswer::unavailable(
+                    FULL_RETRY,
+                    StatusReply::Closed(Closed {
+                        message: Some(message.to_string()),
+                        retry_after_ms: duration_millis(FULL_RETRY),
+                    }),
+                );
+            }
         };
         debug!(?visit, ?decision, "status");
         if let Decision::Admitted { seq } = decision {
@@ -359,21 +407,44 @@ impl GateState {
         }
     }
 
-    /// Counts (and logs at debug) the tickets `queue` dropped since the last call.
-    fn note_dropped(&self, queue: &mut Queue) {
+    /// Counts (and logs at debug) the tickets `queue` dropped since the last call, and frees
+    /// their places in the ledger.
+    fn note_dropped(&self, queue: &mut Queue, ledger: &mut JoinLedger) {
         let mut count = 0;
         for seq in queue.drain_dropped() {
             debug!(seq, "dropped: not back within the grace period");
+            ledger.left(seq);
             count += 1;
         }
         self.dropped.fetch_add(count, Ordering::Relaxed);
+    }
+
+    /// The places held per address. Taken inside the queue's lock, never alone.
+    fn lock_ledger(&self) -> std::sync::MutexGuard<'_, JoinLedger> {
+        self.ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Places `client` holds now.
+    pub fn held_by(&self, client: ClientKey) -> u32 {
+        self.with_queue(|_| self.lock_ledger().held(client))
+    }
+
+    /// Who the request comes from: the address in the trusted proxy header
+    /// ([`GateConfig::client_address_header`]) if set and readable, else the peer's.
+    pub fn client_of(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> Option<ClientKey> {
+        let from_proxy = self
+            .config
+            .client_address_header
+            .as_deref()
+            .and_then(|name| ClientKey::from_header(headers, name));
+        from_proxy.or_else(|| peer.map(ClientKey::of))
     }
 
     /// One batch of the tidy-up at `now` (see [`Queue::tidy`]); returns whether work is left.
     pub fn tidy(&self, now: Timestamp) -> bool {
         self.with_queue(|queue| {
             let more = queue.tidy(now, TIDY_BATCH);
-            self.note_dropped(queue);
+            self.note_dropped(queue, &mut self.lock_ledger());
             more
         })
     }
@@ -392,9 +463,18 @@ impl GateState {
                 logged_at = tokio::time::Instant::now();
                 let dropped = self.dropped.swap(0, Ordering::Relaxed);
                 let refused_full = self.refused_full.swap(0, Ordering::Relaxed);
-                if dropped + refused_full > 0 {
-                    let live = self.with_queue(|queue| queue.live());
-                    info!(dropped, refused_full, live, "tidy-up: in the last minute");
+                let refused_address = self.refused_address.swap(0, Ordering::Relaxed);
+                if dropped + refused_full + refused_address > 0 {
+                    let (live, addresses) =
+                        self.with_queue(|queue| (queue.live(), self.lock_ledger().addresses()));
+                    info!(
+                        dropped,
+                        refused_full,
+                        refused_address,
+                        live,
+                        addresses,
+                        "tidy-up: in the last minute"
+                    );
                 }
             }
         }
@@ -624,6 +704,7 @@ async fn method_not_allowed() -> Response {
 /// `GET /waitroom/status`.
 async fn status(
     State(state): State<Arc<GateState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -641,7 +722,9 @@ async fn status(
         Ok(ticket) => ticket,
         Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
     };
-    let answer = state.answer(state.now(), ticket.as_deref());
+    let peer = peer.map(|Extension(ConnectInfo(peer))| peer.ip());
+    let client = state.client_of(&headers, peer);
+    let answer = state.answer_from(state.now(), ticket.as_deref(), client);
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let mut response = json(status, &answer.body);
     let headers = response.headers_mut();

@@ -148,6 +148,8 @@ async fn out_of_range_operator_values_are_refused_naming_the_flag() {
         ("--expected-no-show", "0.95"),
         ("--max-connections", "0"),
         ("--max-queue", "0"),
+        ("--max-per-address", "0"),
+        ("--client-address-header", "not a header"),
         ("--max-queue", "20000000"),
     ] {
         let output = gate()

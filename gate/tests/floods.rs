@@ -6,7 +6,7 @@ use reqwest::header::RETRY_AFTER;
 use reqwest::StatusCode;
 use waitroom::time::Timestamp;
 use waitroom::wire::{StatusReply, STATUS_PATH, TICKET_PARAM};
-use waitroom_gate::server::{serve, GateConfig, FULL_MESSAGE, HEALTH_PATH};
+use waitroom_gate::server::{serve, GateConfig, ADDRESS_MESSAGE, FULL_MESSAGE, HEALTH_PATH};
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 const T0: u64 = 1_700_000_000_000;
@@ -118,4 +118,103 @@ async fn the_tidy_up_timer_drops_absent_holders_without_any_request() {
         assert!(std::time::Instant::now() < deadline, "the timer did not tidy up");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// A gate trusting `X-Forwarded-For`, admitting 2 000 a minute from a burst of 2 000 (as if it
+/// had been busy), its clock moved by hand.
+async fn behind_a_proxy(
+    configure: impl FnOnce(&mut GateConfig),
+) -> (Gate, Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let clock = Arc::new(AtomicU64::new(T0));
+    let hand = clock.clone();
+    let gate = start(move |config| {
+        config.admit_per_minute = 2_000.0;
+        config.burst = Some(1.0);
+        config.client_address_header = Some("x-forwarded-for".into());
+        config.clock = Arc::new(move || Timestamp::from_millis(hand.load(Ordering::SeqCst)));
+        configure(config);
+    })
+    .await;
+    (gate, clock)
+}
+
+impl Gate {
+    async fn status_from(&self, address: &str) -> StatusReply {
+        let request = self.client.get(format!("{}{STATUS_PATH}", self.url));
+        let response = request.header("x-forwarded-for", address).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_lycee_of_2000_behind_one_nat_arriving_in_two_minutes_is_never_slowed() {
+    use std::sync::atomic::Ordering;
+    // A portal admitting 60 a minute: nearly the whole school waits at once, and holds
+    // nearly 2 000 places from one address.
+    let (gate, clock) = behind_a_proxy(|config| config.admit_per_minute = 60.0).await;
+    // Someone else first, so that the school is queued rather than admitted at once.
+    gate.status_from("198.51.100.1").await;
+    let mut last_position = 0;
+    for pupil in 0..2_000u64 {
+        // One pupil every 60 ms: 2 000 in 120 s.
+        clock.store(T0 + pupil * 60, Ordering::SeqCst);
+        match gate.status_from("10.0.0.1, 203.0.113.7").await {
+            StatusReply::Queued(queued) => last_position = queued.position,
+            StatusReply::Admitted(_) => {}
+            other => panic!("pupil {pupil} was refused: {other:?}"),
+        }
+    }
+    assert!(last_position > 1_800, "{last_position}");
+}
+
+#[tokio::test]
+async fn a_flooding_address_holds_at_most_its_cap_and_pushes_a_pupil_back_by_no_more() {
+    let (gate, clock) = behind_a_proxy(|config| config.max_per_address = 200).await;
+    gate.status_from("198.51.100.1").await;
+    let mut refused = 0;
+    for _ in 0..1_000 {
+        match gate.status_from("203.0.113.66").await {
+            StatusReply::Queued(_) => {}
+            StatusReply::Closed(closed) => {
+                assert_eq!(closed.message.as_deref(), Some(ADDRESS_MESSAGE));
+                refused += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(refused, 800);
+    // A pupil from elsewhere finds 200 of the flood's places ahead, never more.
+    let StatusReply::Queued(pupil) = gate.status_from("198.51.100.2").await else { panic!() };
+    assert_eq!(pupil.position, 201);
+    // Another address of the same IPv6 /64 is the same client; another /64 is not.
+    for _ in 0..200 {
+        assert!(matches!(gate.status_from("2001:db8:0:1::1").await, StatusReply::Queued(_)));
+    }
+    assert!(matches!(gate.status_from("2001:db8:0:1::ffff").await, StatusReply::Closed(_)));
+    assert!(matches!(gate.status_from("2001:db8:0:2::1").await, StatusReply::Queued(_)));
+    // Once its holders are dropped (they never came back), the address may join again.
+    clock.fetch_add(3_600_000, std::sync::atomic::Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !matches!(gate.status_from("203.0.113.66").await, StatusReply::Queued(_)) {
+        assert!(std::time::Instant::now() < deadline, "its places were never given back");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn without_the_option_a_forwarded_for_header_is_not_believed() {
+    let (gate, _clock) = behind_a_proxy(|config| {
+        config.client_address_header = None;
+        config.max_per_address = 5;
+    })
+    .await;
+    // Every request claims another address; all come from 127.0.0.1, which is what counts.
+    let mut queued = 0;
+    for k in 0..20 {
+        if !matches!(gate.status_from(&format!("203.0.113.{k}")).await, StatusReply::Closed(_)) {
+            queued += 1;
+        }
+    }
+    assert_eq!(queued, 6, "one admitted at once, then five places");
 }
