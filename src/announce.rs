@@ -49,7 +49,8 @@ impl Announcer {
             Some((last, at)) => {
                 now.saturating_duration_since(at) >= MIN_POSITION_INTERVAL
                     && position != last
-                    && (position <= FRONT_OF_QUEUE || position.abs_diff(last) * 10 >= last)
+                    && (position <= FRONT_OF_QUEUE
+                        || position.abs_diff(last).saturating_mul(10) >= last)
             }
         };
         if !due {
@@ -105,6 +106,15 @@ mod tests {
                 a.update(at(s), &view(Phase::Queued, Some(pos(s))), &fr()).map(|t| (s, t))
             })
             .collect()
+    }
+
+    #[test]
+    fn positions_at_the_ends_of_the_range_never_overflow() {
+        let mut a = Announcer::new();
+        a.update(at(0), &view(Phase::Queued, Some(u64::MAX)), &fr());
+        // u64::MAX × 10 would trap the whole widget (panic = "abort"): it saturates instead.
+        assert!(a.update(at(60), &view(Phase::Queued, Some(1)), &fr()).is_some());
+        assert!(a.update(at(120), &view(Phase::Queued, Some(u64::MAX)), &fr()).is_some());
     }
 
     #[test]

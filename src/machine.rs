@@ -20,6 +20,9 @@ use crate::rng::Rng;
 use crate::time::{duration_millis, Timestamp};
 
 mod snapshot_json;
+mod stored;
+
+pub use stored::CLOCK_SKEW;
 
 /// Widest jitter added to a native, server-guided return: small, so that the queue order the
 /// gate planned is kept, yet enough to spread users told the same instant.
@@ -36,7 +39,7 @@ pub const CLOSED_MIN_DELAY: Duration = Duration::from_secs(60);
 /// not let this browser skip the queue in every later rush.
 pub const FINAL_STATE_MEMORY: Duration = Duration::from_secs(300);
 /// A snapshot from the future further than this is from a clock that jumped; it is clamped.
-const MAX_SCHEDULE_AHEAD: Duration = Duration::from_secs(3600 + 60);
+pub const MAX_SCHEDULE_AHEAD: Duration = Duration::from_secs(3600 + 60);
 
 /// What the driver must do next.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,23 +233,17 @@ impl Machine {
     ///
     /// A fresh start sends at once (the user just arrived); a restored one keeps its schedule,
     /// its ticket and its place, and sends nothing before the stored time.
+    ///
+    /// The snapshot is input, range-checked ([`Snapshot::checked`]): an admission or a
+    /// fail-open that is old, from the future, or implausible is not honoured; the gate is
+    /// asked again, keeping the schedule.
     pub fn handle_start(&mut self, now: Timestamp, restored: Option<Snapshot>) {
         self.started = true;
-        let saved_at = restored.as_ref().map_or(now, |s| Timestamp::from_millis(s.saved_at));
         match restored {
             Some(snapshot) => self.adopt(now, snapshot),
             None => self.next_at = Some(now),
         }
-        let stale = now.saturating_duration_since(saved_at) > FINAL_STATE_MEMORY;
         match &self.status {
-            // The pass ran out while the page was closed, or an admission without a pass (or a
-            // fail-open) is too old to vouch for now: ask again, keeping the schedule.
-            Status::Admitted { expires_at: Some(e), .. } if *e <= now.as_millis() => {
-                self.status = Status::Checking;
-            }
-            Status::Admitted { expires_at: None, .. } | Status::FailedOpen if stale => {
-                self.status = Status::Checking;
-            }
             Status::Admitted { pass, .. } => {
                 self.actions.push_back(Action::Admit { pass: pass.clone(), redirect: None });
             }
@@ -291,6 +288,8 @@ impl Machine {
 
     /// Another tab persisted a snapshot. The newer one wins, and the schedule only moves later.
     pub fn handle_peer(&mut self, now: Timestamp, snapshot: Snapshot) {
+        // Checked before the comparison: a `saved_at` from the future must not win them all.
+        let snapshot = snapshot.checked(now);
         if snapshot.saved_at < self.saved_at {
             return;
         }
@@ -664,8 +663,8 @@ impl Machine {
 
     /// Takes over a persisted or peer snapshot; the schedule never moves earlier.
     fn adopt(&mut self, now: Timestamp, snapshot: Snapshot) {
-        let limit = now.saturating_add(MAX_SCHEDULE_AHEAD);
-        let stored = Timestamp::from_millis(snapshot.next_at).min(limit);
+        let snapshot = snapshot.checked(now);
+        let stored = Timestamp::from_millis(snapshot.next_at);
         self.saved_at = self.saved_at.max(snapshot.saved_at);
         self.next_at = Some(self.next_at.map_or(stored, |t| t.max(stored)));
         // Set the attempt count, not add to it: every peer snapshot would otherwise push the

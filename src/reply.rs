@@ -19,6 +19,8 @@ use crate::wire::StatusReply;
 pub const MAX_POSITION: u64 = 10_000_000;
 /// Longest wait estimate we show; a longer one is clamped (two days).
 pub const MAX_ETA: Duration = Duration::from_secs(48 * 3600);
+/// Longest validity we believe of a pass (a day): a longer one is clamped.
+pub const MAX_PASS_LIFETIME: Duration = Duration::from_secs(86_400);
 /// Longest ticket or pass we keep and send back.
 pub const MAX_TOKEN_LEN: usize = 1024;
 /// Longest operator message we show, in characters; longer ones are cut.
@@ -206,7 +208,9 @@ pub fn from_wire(body: StatusReply, status: u16, header_instruction: Option<Dura
             }
             Reply::Admitted {
                 pass: Some(a.pass),
-                pass_expires_in: Some(Duration::from_secs(a.pass_expires_in.min(86_400))),
+                pass_expires_in: Some(
+                    Duration::from_secs(a.pass_expires_in).min(MAX_PASS_LIFETIME),
+                ),
                 redirect: a.redirect.filter(|r| r.len() <= 2048),
             }
         }
@@ -255,12 +259,12 @@ fn later_instruction(body_ms: u64, header: Option<Duration>) -> Duration {
 }
 
 /// Tickets and passes are echoed back in a URL or a form: printable ASCII only, bounded.
-fn is_token(s: &str) -> bool {
+pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_TOKEN_LEN && s.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Cuts at a character boundary and drops control characters (they have no place on screen).
-fn cut(s: &str, max_chars: usize) -> String {
+pub(crate) fn cut(s: &str, max_chars: usize) -> String {
     s.chars().filter(|c| !c.is_control() || *c == '\n').take(max_chars).collect()
 }
 

@@ -726,3 +726,114 @@ fn fail_closed_keeps_asking_a_browser_to_enable_cookies_with_backoff() {
     m.handle_reply(next, queued(40, 60));
     assert_eq!(m.view(next).phase, Phase::Queued);
 }
+
+// Stored state is input, not truth: localStorage may hold a snapshot from a year ago, from
+// another clock, or written by another script on the page.
+
+fn stored(status: &str, saved_at: Timestamp) -> Snapshot {
+    let json = format!(
+        r#"{{"ticket":null,"next_at":{},"attempt":0,"status":{status},"place":null,"last_update":null,"saved_at":{}}}"#,
+        saved_at.as_millis(),
+        saved_at.as_millis()
+    );
+    Snapshot::from_json(&json).expect("a well-formed snapshot")
+}
+
+#[test]
+fn a_bogus_pass_that_never_expires_does_not_keep_the_guard_lifted() {
+    let poisoned = r#"{"kind":"admitted","pass":"bogus","expires_at":18446744073709551615}"#;
+    let mut m = Machine::new(&config(), 41);
+    m.handle_start(T0, Some(stored(poisoned, at(10.0).saturating_sub(Duration::from_secs(20)))));
+    let actions = drain(&mut m);
+    assert!(!actions.iter().any(|a| matches!(a, Action::Admit { .. })), "{actions:?}");
+    assert_eq!(sends(&actions), 1, "the gate is asked again, at once");
+    assert_eq!(m.status(), &Status::Checking);
+}
+
+#[test]
+fn a_stored_pass_is_honoured_only_while_recent_and_unexpired() {
+    let pass = |expires_at: Timestamp| {
+        format!(r#"{{"kind":"admitted","pass":"p1.ok","expires_at":{}}}"#, expires_at.as_millis())
+    };
+    let saved = T0;
+    let cases = [
+        // (now, expires_at, honoured)
+        (at(10.0), at(300.0), true),
+        (at(301.0), at(300.0), false),         // expired
+        (at(10.0), at(2.0 * 86_400.0), false), // valid longer than a pass can be
+        (at(400.0), at(600.0), false),         // older than FINAL_STATE_MEMORY
+    ];
+    for (now, expires_at, honoured) in cases {
+        let mut m = Machine::new(&config(), 42);
+        m.handle_start(now, Some(stored(&pass(expires_at), saved)));
+        let admitted = drain(&mut m).iter().any(|a| matches!(a, Action::Admit { .. }));
+        assert_eq!(admitted, honoured, "now {now:?}, expires {expires_at:?}");
+    }
+    let mut m = Machine::new(&config(), 42);
+    let bad = r#"{"kind":"admitted","pass":"has space","expires_at":null}"#;
+    m.handle_start(at(1.0), Some(stored(bad, saved)));
+    assert_eq!(m.status(), &Status::Checking, "a pass that is not a token is not one");
+}
+
+#[test]
+fn a_fail_open_saved_with_the_clock_a_year_ahead_is_not_honoured_a_month_later() {
+    let year_ahead = at(365.0 * 86_400.0);
+    let mut m = Machine::new(&config(), 43);
+    let now = at(30.0 * 86_400.0);
+    let mut snapshot = stored(r#"{"kind":"failed_open"}"#, year_ahead);
+    snapshot.next_at = year_ahead.saturating_add(Duration::from_secs(5)).as_millis();
+    m.handle_start(now, Some(snapshot));
+    let actions = drain(&mut m);
+    assert!(!actions.contains(&Action::FailOpen), "{actions:?}");
+    assert_eq!(m.status(), &Status::Checking);
+    let next = m.next_allowed().unwrap();
+    assert_eq!(next, now.saturating_add(Duration::from_secs(5)), "its 5 s delay, from now");
+}
+
+#[test]
+fn stored_times_and_places_out_of_range_are_clamped_or_dropped() {
+    let now = at(0.0);
+    let future = at(86_400.0 * 400.0).as_millis();
+    let mut m = Machine::new(&config(), 44);
+    let json = format!(
+        r#"{{"ticket":"t.1","next_at":{future},"attempt":2,"status":{{"kind":"unavailable","since":{future}}},"place":{{"position":50,"at":{future},"advance_per_minute":1e300,"eta_ms":18446744073709551615,"entry_position":3}},"last_update":{future},"saved_at":{}}}"#,
+        now.as_millis()
+    );
+    let snapshot = Snapshot::from_json(&json).unwrap().checked(now);
+    assert_eq!(snapshot.status, Status::Unavailable { since: now.as_millis(), cookies: false });
+    assert_eq!(snapshot.last_update, Some(now.as_millis()));
+    assert_eq!(snapshot.next_at, at(3_660.0).as_millis(), "at most an hour (and a minute) ahead");
+    let place = snapshot.place.clone().unwrap();
+    assert_eq!(place.at, now.as_millis());
+    assert_eq!(place.entry_position, 50, "never behind the current position");
+    assert_eq!(place.eta_ms, 48 * 3_600_000);
+    assert_eq!(place.advance_per_minute, 1_000_000.0);
+    // The outage clock starts now, not in a year: fail-open stays 30 s away, not 400 days.
+    m.handle_start(now, Some(snapshot));
+    drain(&mut m);
+    assert!(m.poll_timeout().unwrap() <= at(3_660.0));
+
+    for position in [0, 10_000_001, u64::MAX] {
+        let json = json.replace(r#""position":50"#, &format!(r#""position":{position}"#));
+        let snapshot = Snapshot::from_json(&json).unwrap().checked(now);
+        assert_eq!(snapshot.place, None, "position {position}");
+    }
+    let bad_ticket = Snapshot::from_json(&json.replace("t.1", "t 1")).unwrap().checked(now);
+    assert_eq!((bad_ticket.ticket, bad_ticket.place), (None, None), "no ticket, no place");
+}
+
+#[test]
+fn a_peer_snapshot_from_the_future_does_not_win_every_later_comparison() {
+    let (mut m, actions) = queued_machine(45, 40, 30);
+    let mut forged = last_snapshot(&actions).unwrap();
+    forged.saved_at = u64::MAX;
+    forged.place.as_mut().unwrap().position = 999;
+    m.handle_peer(at(1.0), forged);
+    drain(&mut m);
+    let mut genuine = last_snapshot(&actions).unwrap();
+    genuine.saved_at = at(2.0).as_millis();
+    genuine.place.as_mut().unwrap().position = 12;
+    m.handle_peer(at(2.0), genuine);
+    let place = m.snapshot(at(2.0)).place.unwrap();
+    assert_eq!(place.position, 12, "the genuine, later snapshot wins");
+}
