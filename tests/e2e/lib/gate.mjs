@@ -2,7 +2,7 @@
 // loopback port, serving the fixture pages of tests/e2e/pages.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -16,6 +16,17 @@ export function makeSecretFile() {
   writeFileSync(path, randomBytes(48).toString("base64") + "\n", { mode: 0o600 });
   onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   return path;
+}
+
+/**
+ * The fixture pages with the widget's files copied in: the gate serves no symlink that leaves
+ * its --www directory, and tests/e2e/pages links to www/. Removed at cleanup.
+ */
+function copyOfPages() {
+  const dir = mkdtempSync(join(tmpdir(), "waitroom-pages-"));
+  cpSync(PAGES, dir, { recursive: true, dereference: true });
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /**
@@ -34,7 +45,7 @@ export async function startGate(options = {}) {
   if (options.grace !== undefined) flags.push("--grace-seconds", String(options.grace));
   if (options.secretFile) flags.push("--secret-file", options.secretFile);
   if (options.closed) flags.push("--closed", options.closed);
-  flags.push("--www", options.www ?? PAGES, ...(options.args ?? []));
+  flags.push("--www", options.www ?? copyOfPages(), ...(options.args ?? []));
 
   const gate = { url: null, port: options.port ?? 0, log: [], child: null };
   gate.start = async () => {
