@@ -15,6 +15,8 @@ use crate::json::{self, Value};
 pub const STATUS_PATH: &str = "/waitroom/status";
 /// Path of the pass verification endpoint on the reference gate.
 pub const VERIFY_PATH: &str = "/waitroom/verify";
+/// Path of the reference gate's endpoint for nginx `auth_request`: `204` or `401`.
+pub const AUTH_PATH: &str = "/waitroom/auth";
 /// Query parameter that carries the ticket (a query parameter keeps a cross-origin poll a CORS
 /// simple request, so no preflight doubles the load).
 pub const TICKET_PARAM: &str = "ticket";
@@ -95,14 +97,32 @@ pub struct CookiesRequired {
 pub struct VerifyRequest {
     /// The pass the login form carried.
     pub pass: String,
+    /// The value of the browser's `waitroom_id` cookie: a pass is valid only with the cookie
+    /// of the browser it was given to.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub browser: Option<String>,
+    /// Use the pass up: a later verification of it (or of a copy) is refused. For a login
+    /// handler that calls verify once the login has succeeded.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "std::ops::Not::not"))]
+    pub consume: bool,
 }
 
 /// Reply of `POST /waitroom/verify`.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct VerifyReply {
-    /// Whether the pass is authentic and unexpired.
+    /// Whether the pass is authentic, unexpired, unused and presented with its browser's cookie.
     pub valid: bool,
+    /// The admission's identifier, when valid: the same for every copy of one admission's pass
+    /// (a decimal string: it may exceed what a JSON number holds exactly).
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub id: Option<String>,
+    /// When the pass expires, in seconds since the Unix epoch, when valid.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub expires_at: Option<u64>,
+    /// `true` when the request asked to consume the pass and this call did.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub consumed: Option<bool>,
     /// Seconds left before the pass expires, when valid.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub expires_in: Option<u64>,

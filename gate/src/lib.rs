@@ -1,7 +1,9 @@
 //! waitroom-gate: the reference admission server for the waitroom widget.
 //!
 //! - [`queue`]: the admission logic, pure and fast, shared with the simulator;
-//! - [`token`]: signed tickets and passes, and [`verify_pass`] for an ENT's login handler;
+//! - [`browser`]: the `waitroom_id` cookie every ticket and pass is bound to;
+//! - [`token`]: signed tickets and passes, and [`verify_pass`] / [`PassVerifier`] for an
+//!   ENT's login handler;
 //! - [`server`]: the HTTP gate (axum), started in-process by the tests and by the binary;
 //! - [`connections`]: the accept loop, with timeouts and caps against slow and idle clients;
 //! - [`fairness`]: places held per address, capped so that one address cannot flood the queue;
@@ -9,6 +11,7 @@
 //! - [`demo`]: `--demo`, the ENT login page behind the gate with a synthetic crowd.
 #![deny(missing_docs, missing_debug_implementations)]
 
+pub mod browser;
 pub mod connections;
 pub mod demo;
 pub mod fairness;
@@ -18,4 +21,4 @@ pub mod server;
 pub mod static_files;
 pub mod token;
 
-pub use token::verify_pass;
+pub use token::{verify_pass, PassVerifier};

@@ -38,7 +38,7 @@ struct Args {
     #[arg(long, default_value_t = 300)]
     pass_ttl_seconds: u64,
     /// File holding the HMAC secret (at least 32 bytes); else the WAITROOM_SECRET variable; else
-    /// a random secret, and passes do not survive a restart.
+    /// a random secret, and neither places in the queue nor passes survive a restart.
     #[arg(long)]
     secret_file: Option<PathBuf>,
     /// Origin allowed to call the gate from another site, e.g. https://ent.example (repeatable).
@@ -72,6 +72,10 @@ struct Args {
     /// 4096, or less to stay 64 below the descriptor limit, `ulimit -n`].
     #[arg(long)]
     max_connections: Option<usize>,
+    /// Believe `X-Forwarded-Proto: https` from the proxy in front and mark cookies `Secure`.
+    /// Only for a gate that nothing but that proxy can reach.
+    #[arg(long)]
+    trust_forwarded_proto: bool,
     /// Demo mode: serve the ENT login page of `www/` behind the gate (with a strict CSP and
     /// `POST /demo/login`), with a synthetic crowd of about 30 users queueing ahead of you.
     #[arg(long)]
@@ -173,6 +177,7 @@ fn run(args: Args) -> Result<(), String> {
         max_queue,
         max_per_address,
         client_address_header,
+        trust_forwarded_proto: args.trust_forwarded_proto,
         ..GateConfig::new(Vec::new())
     };
     let crowd = args.demo.then(|| CrowdConfig::for_rate(admit_per_minute).with_seed(random_seed()));
@@ -239,7 +244,8 @@ fn load_secret(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
         let mut bytes = vec![0u8; 32];
         getrandom::getrandom(&mut bytes)
             .map_err(|e| format!("cannot draw a random secret: {e}"))?;
-        warn!("no --secret-file nor WAITROOM_SECRET: using a random secret; passes will not survive a restart");
+        // The operator's first line to read: what a restart will cost the pupils.
+        warn!("no --secret-file nor WAITROOM_SECRET: using a random secret; places in the queue and passes will not survive a restart");
         return Ok(bytes);
     };
     if secret.len() < MIN_SECRET_LEN {

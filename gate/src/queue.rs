@@ -27,12 +27,14 @@
 //! - **Numbers are never reissued.** The gate starts each queue's numbering at a clock-derived
 //!   [`QueueConfig::first_seq`] (Unix time in µs), above anything an earlier instance issued, so
 //!   an old ticket can never name a newcomer's place (two people sharing one place).
-//! - **Old tickets go ahead of new ones.** The [`RESTORE_LANE`] numbers just below `first_seq`
-//!   are a lane for verified tickets of an earlier instance (`seq < first_seq`). Each one that
-//!   comes back takes the next lane number, in increasing order: holders come back in the order
-//!   they were told, which was their queue order, so the lane keeps it, and every lane number
-//!   is ahead of every newcomer of this instance. The holder was on time, so it is treated as
-//!   told to be here now; the gate re-signs its ticket with the lane number. The same old
+//! - **Old tickets go ahead of new ones, in their own order.** The [`RESTORE_LANE`] numbers
+//!   just below `first_seq` are a lane for verified tickets of an earlier instance
+//!   (`seq < first_seq`). Each one that comes back takes the next lane number, and every lane
+//!   place is ahead of every newcomer of this instance. The gate signs the told time into each
+//!   ticket ([`Visit::Signed`]), so the lane orders its places by that time (then by the old
+//!   number), whoever comes back first, and keeps it: a holder who comes back early is told
+//!   the same time again and is not admitted before it. Newcomers are told times after the
+//!   latest restored one. The gate re-signs the ticket with the lane number; the same old
 //!   ticket coming back again finds the same lane place. When the lane is full, old tickets
 //!   start again at the back like newcomers.
 //!
@@ -175,8 +177,17 @@ impl Default for QueueConfig {
 pub enum Visit {
     /// A newcomer, or a client whose ticket did not verify.
     Fresh,
-    /// The holder of a verified ticket with this sequence number.
+    /// The holder of a verified ticket with this sequence number. Should the ticket come from
+    /// an earlier instance, it is restored as told to be here now.
     Ticket(u64),
+    /// The holder of a verified ticket that also says when its holder was told to come back:
+    /// should it come from an earlier instance, it is restored in the order of that time.
+    Signed {
+        /// The ticket's sequence number.
+        seq: u64,
+        /// When its holder was told to come back.
+        told: Timestamp,
+    },
 }
 
 /// The queue's answer to a [`Visit`].
@@ -303,11 +314,13 @@ pub struct Queue {
     /// Sequence number of `lane[0]`: `first_seq` minus the lane's capacity.
     lane_base: u64,
     /// Restored tickets of an earlier instance, in the order they came back; never compacted
-    /// (at most [`RESTORE_LANE`] records). Slot `j + 1` of `lane_order` is `lane[j]`.
+    /// (at most [`RESTORE_LANE`] records).
     lane: Vec<Ticket>,
-    lane_order: Fenwick,
-    /// Live records in the lane: every one of them is ahead of every main record.
-    lane_live: u64,
+    /// The order key of `lane[j]`: its signed told time (ms) and its earlier number.
+    lane_keys: Vec<(u64, u64)>,
+    /// The keys of the live lane records, sorted: a record's position in the lane is its
+    /// key's rank. Every live lane record is ahead of every main record.
+    lane_live: Vec<(u64, u64)>,
     /// The lane index given to each earlier ticket, so that it finds its place again.
     restored_from: HashMap<u64, usize>,
     due: BinaryHeap<Reverse<Due>>,
@@ -355,8 +368,8 @@ impl Queue {
             head: 0,
             lane_base,
             lane: Vec::new(),
-            lane_order: Fenwick::new(),
-            lane_live: 0,
+            lane_keys: Vec::new(),
+            lane_live: Vec::new(),
             restored_from: HashMap::new(),
             due: BinaryHeap::new(),
             schedule: now as f64,
@@ -378,8 +391,10 @@ impl Queue {
     pub fn visit(&mut self, now: Timestamp, visit: Visit) -> Decision {
         let now = now.as_millis();
         self.housekeep(now, VISIT_STEPS);
-        let Visit::Ticket(seq) = visit else {
-            return self.newcomer(now);
+        let (seq, told) = match visit {
+            Visit::Fresh => return self.newcomer(now),
+            Visit::Ticket(seq) => (seq, None),
+            Visit::Signed { seq, told } => (seq, Some(told.as_millis())),
         };
         match self.lookup(seq) {
             Lookup::Record(slot) => match self.record(slot).state {
@@ -387,7 +402,7 @@ impl Queue {
                 State::Admitted => Decision::Admitted { seq: Some(self.seq_of(slot)) },
                 State::Dropped => self.newcomer(now),
             },
-            Lookup::Earlier if self.lane_has_room() => self.restore(now, seq),
+            Lookup::Earlier if self.lane_has_room() => self.restore(now, seq, told),
             Lookup::Earlier | Lookup::Forgotten | Lookup::Implausible => self.newcomer(now),
         }
     }
@@ -402,7 +417,7 @@ impl Queue {
     /// Whether `visit` would take a new place at the back (a newcomer, or a ticket whose place
     /// is gone), rather than an existing or a restored one: what a cap on the queue refuses.
     pub fn would_join(&self, visit: Visit) -> bool {
-        let Visit::Ticket(seq) = visit else {
+        let (Visit::Ticket(seq) | Visit::Signed { seq, .. }) = visit else {
             return true;
         };
         match self.lookup(seq) {
@@ -410,6 +425,15 @@ impl Queue {
             Lookup::Earlier => !self.lane_has_room(),
             Lookup::Forgotten | Lookup::Implausible => true,
         }
+    }
+
+    /// When ticket `seq` was admitted, while the queue remembers it (see
+    /// [`Decision::Admitted`]: a lost reply is answered again until then). The gate signs the
+    /// pass from this time, so that the same admission always gives the same pass.
+    pub fn admitted_at(&self, seq: u64) -> Option<Timestamp> {
+        let Lookup::Record(slot) = self.lookup(seq) else { return None };
+        let record = self.record(slot);
+        (record.state == State::Admitted).then(|| Timestamp::from_millis(record.told_at))
     }
 
     /// Tickets currently waiting.
@@ -470,7 +494,8 @@ impl Queue {
     pub fn heap_bytes(&self) -> usize {
         (self.records.capacity() + self.lane.capacity()) * std::mem::size_of::<Ticket>()
             + self.order.heap_bytes()
-            + self.lane_order.heap_bytes()
+            + (self.lane_keys.capacity() + self.lane_live.capacity())
+                * std::mem::size_of::<(u64, u64)>()
             + self.restored_from.capacity() * 2 * std::mem::size_of::<u64>()
             + self.due.capacity() * std::mem::size_of::<Reverse<Due>>()
     }
@@ -528,8 +553,9 @@ impl Queue {
     fn leave_order(&mut self, slot: Slot) {
         match slot {
             Slot::Lane(j) => {
-                self.lane_order.add(j + 1, -1);
-                self.lane_live -= 1;
+                if let Ok(rank) = self.lane_live.binary_search(&self.lane_keys[j]) {
+                    self.lane_live.remove(rank);
+                }
             }
             Slot::Main(i) => self.order.add(i + 1, -1),
         }
@@ -545,8 +571,10 @@ impl Queue {
 
     fn position(&self, slot: Slot) -> u64 {
         match slot {
-            Slot::Lane(j) => self.lane_order.prefix(j + 1),
-            Slot::Main(i) => self.lane_live + self.order.prefix(i + 1),
+            Slot::Lane(j) => match self.lane_live.binary_search(&self.lane_keys[j]) {
+                Ok(rank) | Err(rank) => rank as u64 + 1,
+            },
+            Slot::Main(i) => self.lane_live.len() as u64 + self.order.prefix(i + 1),
         }
     }
 
@@ -607,8 +635,10 @@ impl Queue {
             // the bucket is about to overflow because the holders told for now are absent and
             // this one is due within the bucket's span. Then the next present ticket takes the
             // slot rather than letting capacity go to waste.
+            // Not a restored holder: its told time is its only promise after a restart.
             let horizon = self.config.burst / self.rate;
-            let due_soon = (ticket.told_at as f64) <= now as f64 + horizon;
+            let due_soon =
+                matches!(slot, Slot::Main(_)) && (ticket.told_at as f64) <= now as f64 + horizon;
             if due_soon && self.tokens >= self.config.burst - 1.0 && self.take_token() {
                 return self.admit(now, slot);
             }
@@ -648,24 +678,32 @@ impl Queue {
     }
 
     /// A verified ticket of an earlier instance (the gate restarted with the same secret): it
-    /// takes the next lane number, ahead of this instance's newcomers, told to be here now
-    /// (it came back when it was told to, or it would have expired).
-    fn restore(&mut self, now: u64, earlier_seq: u64) -> Decision {
+    /// takes the next lane number, ahead of this instance's newcomers, placed among the other
+    /// restored ones by the time it was told (without one, told to be here now: it came back
+    /// when it was told to, or it would have expired).
+    fn restore(&mut self, now: u64, earlier_seq: u64, told: Option<u64>) -> Decision {
+        let told_at = told.unwrap_or(now);
         let j = self.lane.len();
+        let key = (told_at, earlier_seq);
+        // Holders mostly come back in their told order: the insertion is usually at the end.
+        let rank = self.lane_live.partition_point(|k| *k < key);
+        self.lane_live.insert(rank, key);
+        self.lane_keys.push(key);
+        // Newcomers of this instance queue behind the restored places: the earlier instance
+        // promised the slots up to this told time to its own holders.
+        self.schedule = self.schedule.max(told_at as f64 + 1.0 / self.rate);
         self.lane.push(Ticket {
-            told_at: now,
+            told_at,
             generation: 0,
             state: State::Live,
             judged: true,
             returned: true,
             retold: false,
         });
-        self.lane_order.push(1);
-        self.lane_live += 1;
         self.restored_from.insert(earlier_seq, j);
         let slot = Slot::Lane(j);
         self.due.push(Reverse(Due {
-            at: now + duration_millis(self.config.grace),
+            at: told_at.max(now) + duration_millis(self.config.grace),
             seq: self.seq_of(slot),
             generation: 0,
             kind: Kind::Drop,
@@ -1030,6 +1068,46 @@ mod tests {
         assert_eq!(queued(queue.visit(at(2), Visit::Ticket(old[1]))).0, restored[1]);
         assert_eq!(queue.live(), 4);
         assert_eq!(queue.stats().restored, 3);
+    }
+
+    #[test]
+    fn restored_tickets_keep_their_told_order_whoever_comes_back_first_and_wait_for_their_time() {
+        // The earlier instance told five holders (numbers 1..=5) to come at 10, 11, … 14 s;
+        // it restarted at 0 with a full bucket of two.
+        let config = QueueConfig::new(60.0).with_burst(2.0).with_first_seq(RESTARTED_AT);
+        let mut queue = Queue::new(config, at(0));
+        let told = |seq: u64| at(9_000 + seq * 1_000);
+        // They come back in reverse order, all of them early: nobody is let in before their
+        // told time, though the bucket is full, and the last to come back is first in line.
+        let mut lane = [0; 6];
+        for seq in (1..=5).rev() {
+            let (new_seq, position, back) =
+                queued(queue.visit(at(0), Visit::Signed { seq, told: told(seq) }));
+            assert_eq!(position, 1, "each is ahead of those told later");
+            assert_eq!(back, Duration::from_millis(9_000 + seq * 1_000), "the same told time");
+            lane[seq as usize] = new_seq;
+        }
+        for seq in 1..=5 {
+            let again = queue.visit(at(1), Visit::Ticket(lane[seq as usize]));
+            assert_eq!(queued(again).1, seq, "original order, whatever the order of return");
+        }
+        // A newcomer is told a time after every restored one.
+        let (_, position, back) = queued(queue.visit(at(1), Visit::Fresh));
+        assert_eq!(position, 6);
+        assert!(back >= Duration::from_secs(14), "{back:?}");
+        // Each comes back at its told time and is admitted then, in the original order.
+        for seq in 1..=5 {
+            let now = told(seq);
+            let early = Timestamp::from_millis(now.as_millis() - ON_TIME_SLACK_MS - 1);
+            assert!(matches!(
+                queue.visit(early, Visit::Ticket(lane[seq as usize])),
+                Decision::Queued { .. }
+            ));
+            let admitted = queue.visit(now, Visit::Ticket(lane[seq as usize]));
+            assert_eq!(admitted, Decision::Admitted { seq: Some(lane[seq as usize]) });
+            assert_eq!(queue.admitted_at(lane[seq as usize]), Some(now));
+        }
+        assert_eq!(queue.stats().admitted, 5);
     }
 
     #[test]

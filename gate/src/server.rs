@@ -1,8 +1,12 @@
 //! The HTTP gate: the native wire protocol over axum, in front of one [`Queue`].
 //!
 //! - `GET /waitroom/status[?ticket=…]`: `200` admitted (with a pass, also as a cookie) or `503`
-//!   queued with `Retry-After` (or closed).
-//! - `POST /waitroom/verify` `{"pass":…}`: whether a pass is valid.
+//!   queued with `Retry-After` (or closed, or `cookies_required`). Every reply sets the
+//!   browser's `waitroom_id` cookie, to which each ticket and pass is bound ([`crate::browser`]).
+//! - `POST /waitroom/verify` `{"pass":…, "browser":…, "consume":…}`: whether a pass is valid
+//!   for that browser, its id and expiry; `consume` makes it single-use.
+//! - `GET /waitroom/auth`: `204` when the request carries a valid pass and the cookie it is
+//!   bound to, `401` otherwise; for nginx `auth_request` (see `docs/nginx-auth.conf`).
 //! - `GET /waitroom/health`: `200` while the gate serves, for load balancers; no queue record.
 //!
 //! Every reply under `/waitroom` is JSON with `Cache-Control: no-store`; every reply at all
@@ -49,15 +53,16 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::{debug, info};
 use waitroom::time::{duration_millis, Timestamp};
 use waitroom::wire::{
-    Admitted, Closed, ErrorReply, Queued, StatusReply, VerifyReply, VerifyRequest, STATUS_PATH,
-    TICKET_PARAM, VERIFY_PATH,
+    Admitted, Closed, CookiesRequired, ErrorReply, Queued, StatusReply, VerifyReply, VerifyRequest,
+    AUTH_PATH, STATUS_PATH, TICKET_PARAM, VERIFY_PATH,
 };
 
+use crate::browser::{self, BrowserId, ID_COOKIE};
 use crate::connections::{self, Limits};
 use crate::fairness::{ClientKey, JoinLedger, DEFAULT_MAX_PER_ADDRESS};
 use crate::queue::{Decision, Queue, QueueConfig, Visit};
 use crate::static_files::{self, Root};
-use crate::token::Signer;
+use crate::token::{Binding, PassVerifier, Signer};
 
 /// Longest ticket accepted in the query string, in bytes (a real one is under 100).
 pub const MAX_TICKET_LEN: usize = 512;
@@ -65,7 +70,7 @@ pub const MAX_TICKET_LEN: usize = 512;
 /// `make loadtest`), 8 h 20 min of waiting at 2 000 admissions a minute.
 pub const DEFAULT_MAX_QUEUE: u64 = 1_000_000;
 /// Name of the cookie that carries the pass.
-pub const PASS_COOKIE: &str = "waitroom_pass";
+pub const PASS_COOKIE: &str = browser::PASS_COOKIE;
 /// How long a closed gate asks clients to stay away.
 const CLOSED_RETRY: Duration = Duration::from_secs(300);
 /// How long a newcomer refused by a full queue is asked to stay away.
@@ -79,6 +84,12 @@ const TIDY_PERIOD: Duration = Duration::from_millis(250);
 const TIDY_BATCH: usize = 4_096;
 /// How often the tidy-up logs its counts (at info), when something happened.
 const TIDY_LOG_PERIOD: Duration = Duration::from_secs(60);
+/// How long a browser that refuses cookies is asked to wait before asking again.
+const COOKIES_RETRY: Duration = Duration::from_secs(10);
+/// What `cookies_required` says to clients other than the widget (which has its own words).
+const COOKIES_MESSAGE: &str = "Ce navigateur n’a pas renvoyé le cookie waitroom_id : activez les cookies pour garder votre place dans la file. / This browser did not send back the waitroom_id cookie: enable cookies to keep your place in the queue.";
+/// Response header of `GET /waitroom/auth` naming the pass, for `auth_request_set`.
+pub const PASS_ID_HEADER: &str = "x-waitroom-pass-id";
 /// Largest accepted `POST /waitroom/verify` body.
 const MAX_VERIFY_BODY: usize = 4096;
 /// Path of the health check for load balancers.
@@ -163,6 +174,10 @@ pub struct GateConfig {
     /// Header in which a trusted reverse proxy gives the client's address (`X-Forwarded-For`,
     /// `X-Real-IP`); `None` to count the connection's peer address.
     pub client_address_header: Option<String>,
+    /// Whether to believe `X-Forwarded-Proto: https` from the proxy in front, to mark cookies
+    /// `Secure` (the gate itself speaks plain HTTP). Off by default: only for a gate reachable
+    /// through that proxy alone.
+    pub trust_forwarded_proto: bool,
 }
 
 impl GateConfig {
@@ -186,6 +201,7 @@ impl GateConfig {
             max_queue: DEFAULT_MAX_QUEUE,
             max_per_address: DEFAULT_MAX_PER_ADDRESS,
             client_address_header: None,
+            trust_forwarded_proto: false,
         }
     }
 
@@ -224,6 +240,7 @@ impl fmt::Debug for GateConfig {
             .field("max_queue", &self.max_queue)
             .field("max_per_address", &self.max_per_address)
             .field("client_address_header", &self.client_address_header)
+            .field("trust_forwarded_proto", &self.trust_forwarded_proto)
             .finish_non_exhaustive()
     }
 }
@@ -233,8 +250,11 @@ pub struct GateState {
     config: GateConfig,
     queue: Mutex<Queue>,
     signer: Signer,
-    /// Identifiers of passes given to newcomers admitted without a ticket; they start at 2^63
-    /// so they never look like a sequence number.
+    /// Passes checked by `/waitroom/verify` and `/waitroom/auth`, with the single-use memory.
+    passes: PassVerifier,
+    /// Identifiers of passes given to newcomers admitted without a ticket: 2^63 plus the
+    /// queue's first number, so that they never look like a sequence number nor repeat an
+    /// earlier instance's.
     next_pass_id: AtomicU64,
     /// Events counted since the tidy-up last logged them (logged one by one at debug only).
     dropped: AtomicU64,
@@ -242,6 +262,8 @@ pub struct GateState {
     refused_address: AtomicU64,
     /// Places held per address; locked only inside the queue's lock.
     ledger: Mutex<JoinLedger>,
+    /// The binding of the one browser that in-process drivers ([`GateState::answer`]) act as.
+    in_process: Binding,
 }
 
 impl fmt::Debug for GateState {
@@ -261,10 +283,13 @@ impl GateState {
         let now = (config.clock)();
         let mut queue = Queue::new(config.queue_config(now), now);
         queue.record_drops(true);
+        let signer = Signer::new(&config.secret);
         Arc::new(GateState {
-            signer: Signer::new(&config.secret),
+            next_pass_id: AtomicU64::new((1 << 63) | queue.config().first_seq),
+            in_process: signer.binding(&BrowserId::from_bytes([0; 16])),
+            passes: PassVerifier::new(&config.secret),
+            signer,
             queue: Mutex::new(queue),
-            next_pass_id: AtomicU64::new(1 << 63),
             dropped: AtomicU64::new(0),
             refused_full: AtomicU64::new(0),
             refused_address: AtomicU64::new(0),
@@ -284,22 +309,29 @@ impl GateState {
     }
 
     /// What `GET /waitroom/status` answers at `now` to a client holding `ticket` (as sent, not
-    /// yet verified): the closed notice, or the queue's decision through [`GateState::reply_for`].
-    ///
-    /// The HTTP handler and the demo's synthetic crowd both call this, so that a synthetic user
-    /// gets exactly what a browser would.
+    /// yet verified), for in-process drivers: the demo's synthetic crowd, the simulator and
+    /// tests, all acting as one browser that keeps its cookies. See [`GateState::answer_for`].
     pub fn answer(&self, now: Timestamp, ticket: Option<&str>) -> StatusAnswer {
-        self.answer_from(now, ticket, None)
+        self.answer_from(now, ticket, None, self.in_process, true)
     }
 
-    /// [`GateState::answer`] for a request from `client`, whose places are counted and capped
-    /// at [`GateConfig::max_per_address`] (see [`crate::fairness`]); `None` (in-process
-    /// clients) is not limited.
+    /// What `GET /waitroom/status` answers at `now` to a request from `client` (whose places
+    /// are counted and capped at [`GateConfig::max_per_address`], see [`crate::fairness`];
+    /// `None`, for in-process clients, is not limited), from the browser whose `waitroom_id`
+    /// binds to `binding` (`had_cookie`: it sent that cookie, rather than being given it just
+    /// now), holding `ticket`: the closed notice, `cookies_required`, or the queue's decision,
+    /// with a ticket or pass bound to that browser.
+    ///
+    /// A ticket of another browser admits nobody: its bearer starts at the back. A ticket of
+    /// ours coming back without any cookie means the browser drops cookies; it is told so
+    /// rather than queued again at the back at each poll.
     pub fn answer_from(
         &self,
         now: Timestamp,
         ticket: Option<&str>,
         client: Option<ClientKey>,
+        binding: Binding,
+        had_cookie: bool,
     ) -> StatusAnswer {
         if let Some(message) = &self.config.closed {
             return StatusAnswer::unavailable(
@@ -312,7 +344,23 @@ impl GateState {
         }
         let visit = match ticket.map(|t| self.signer.verify_ticket(t, now)) {
             None => Visit::Fresh,
-            Some(Ok(claims)) => Visit::Ticket(claims.seq),
+            Some(Ok(claims)) if claims.binding.matches(&binding) => {
+                Visit::Signed { seq: claims.seq, told: claims.told }
+            }
+            Some(Ok(_)) if !had_cookie => {
+                debug!("ticket back without its browser's cookie: cookies required");
+                return StatusAnswer::unavailable(
+                    COOKIES_RETRY,
+                    StatusReply::CookiesRequired(CookiesRequired {
+                        message: Some(COOKIES_MESSAGE.to_string()),
+                        retry_after_ms: duration_millis(COOKIES_RETRY),
+                    }),
+                );
+            }
+            Some(Ok(_)) => {
+                debug!("ticket of another browser: a place at the back");
+                Visit::Fresh
+            }
             Some(Err(reason)) => {
                 // Whatever is wrong with it, the holder starts again at the back: never a better place.
                 debug!(%reason, "ticket refused");
@@ -332,6 +380,10 @@ impl GateState {
             let admitted_before = queue.stats().admitted;
             let decision = queue.visit(now, visit);
             let spent = queue.stats().admitted > admitted_before;
+            let admitted_at = match decision {
+                Decision::Admitted { seq: Some(seq) } => queue.admitted_at(seq),
+                _ => None,
+            };
             match (decision, client) {
                 (Decision::Queued { seq, .. }, Some(client)) if joins => {
                     ledger.joined(seq, client);
@@ -340,9 +392,9 @@ impl GateState {
                 _ => {}
             }
             self.note_dropped(queue, &mut ledger);
-            Ok((decision, spent))
+            Ok((decision, spent, admitted_at))
         });
-        let (decision, spent) = match visited {
+        let (decision, spent, admitted_at) = match visited {
             Ok(visited) => visited,
             Err((counter, message)) => {
                 counter.fetch_add(1, Ordering::Relaxed);
@@ -365,26 +417,31 @@ impl GateState {
                 debug!(ticket = seq, "admission replayed");
             }
         }
-        self.reply_for(now, decision)
+        self.reply(now, decision, binding, admitted_at.unwrap_or(now))
     }
 
-    /// The wire reply to a queue [`Decision`] taken at `now`: a signed pass, or a signed ticket
-    /// with its told time.
-    pub fn reply_for(&self, now: Timestamp, decision: Decision) -> StatusAnswer {
+    /// The wire reply to a queue [`Decision`] taken at `now`: a pass signed from the time of
+    /// the admission (`admitted_at`), so that a lost reply answered again gives the same pass,
+    /// or a ticket with its told time; both bound to `binding`.
+    fn reply(
+        &self,
+        now: Timestamp,
+        decision: Decision,
+        binding: Binding,
+        admitted_at: Timestamp,
+    ) -> StatusAnswer {
         match decision {
             Decision::Admitted { seq } => {
                 let id = seq.unwrap_or_else(|| self.next_pass_id.fetch_add(1, Ordering::Relaxed));
-                let ttl = self.config.pass_ttl;
-                let pass = self.signer.sign_pass(id, now, now.saturating_add(ttl));
-                debug!(id, ticket = seq.is_some(), "pass signed");
+                let expires = admitted_at.saturating_add(self.config.pass_ttl);
+                let pass = self.signer.sign_pass(id, admitted_at, expires, binding);
+                // As the pass says: its expiry is rounded up to the second.
+                let expires_s = expires.as_millis().div_ceil(1000);
+                let pass_expires_in = expires_s.saturating_sub(now.as_millis() / 1000);
                 StatusAnswer {
                     status: 200,
                     retry_after_s: None,
-                    body: StatusReply::Admitted(Admitted {
-                        pass,
-                        pass_expires_in: ttl.as_secs(),
-                        redirect: None,
-                    }),
+                    body: StatusReply::Admitted(Admitted { pass, pass_expires_in, redirect: None }),
                 }
             }
             Decision::Queued { seq, position, return_in, eta, advance_per_minute } => {
@@ -396,7 +453,7 @@ impl GateState {
                 StatusAnswer::unavailable(
                     retry_after,
                     StatusReply::Queued(Queued {
-                        ticket: self.signer.sign_ticket(seq, now, expires),
+                        ticket: self.signer.sign_ticket(seq, now, expires, told_at, binding),
                         position,
                         eta_seconds: duration_millis(eta).div_ceil(1000),
                         retry_after_ms: duration_millis(retry_after),
@@ -480,6 +537,17 @@ impl GateState {
         }
     }
 
+    /// Whether a request reached the gate over HTTPS, as far as the gate may believe: through
+    /// a trusted proxy's `X-Forwarded-Proto` (the gate itself serves plain HTTP).
+    fn over_https(&self, headers: &HeaderMap) -> bool {
+        self.config.trust_forwarded_proto
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+    }
+
     /// Runs `f` on the queue, holding its lock for the duration (keep it short).
     pub fn with_queue<T>(&self, f: impl FnOnce(&mut Queue) -> T) -> T {
         // A panic while holding the lock leaves the queue consistent enough to go on serving.
@@ -536,6 +604,7 @@ pub fn router(state: Arc<GateState>) -> Router {
                 .fallback(method_not_allowed)
                 .layer(DefaultBodyLimit::max(MAX_VERIFY_BODY)),
         )
+        .route(AUTH_PATH, get(auth).fallback(method_not_allowed))
         .route("/waitroom", axum::routing::any(not_found))
         .route("/waitroom/{*rest}", axum::routing::any(not_found))
         .layer(middleware::from_fn_with_state(state.clone(), api_headers))
@@ -724,20 +793,36 @@ async fn status(
     };
     let peer = peer.map(|Extension(ConnectInfo(peer))| peer.ip());
     let client = state.client_of(&headers, peer);
-    let answer = state.answer_from(state.now(), ticket.as_deref(), client);
+    let (id, had_cookie) = match browser::browser_id(&headers) {
+        Some(id) => (id, true),
+        None => match BrowserId::random() {
+            Some(id) => (id, false),
+            None => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "no_randomness",
+                    "The gate cannot draw a browser identifier; try again later.",
+                )
+            }
+        },
+    };
+    let binding = state.signer.binding(&id);
+    let answer = state.answer_from(state.now(), ticket.as_deref(), client, binding, had_cookie);
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let mut response = json(status, &answer.body);
+    let secure = state.over_https(&headers);
     let headers = response.headers_mut();
     if let Some(seconds) = answer.retry_after_s {
         headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
+    // Renewed on every reply, so that it outlives the longest wait.
+    if let Ok(cookie) = HeaderValue::from_str(&browser::id_cookie(&id, secure)) {
+        headers.append(SET_COOKIE, cookie);
+    }
     if let StatusReply::Admitted(admitted) = &answer.body {
-        let cookie = format!(
-            "{PASS_COOKIE}={}; Path=/; Max-Age={}; SameSite=Lax; HttpOnly",
-            admitted.pass, admitted.pass_expires_in
-        );
+        let cookie = browser::pass_cookie(&admitted.pass, admitted.pass_expires_in, secure);
         if let Ok(cookie) = HeaderValue::from_str(&cookie) {
-            headers.insert(SET_COOKIE, cookie);
+            headers.append(SET_COOKIE, cookie);
         }
     }
     response
@@ -756,22 +841,68 @@ async fn verify(
         return error(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            "Expected a JSON body {\"pass\": \"…\"}.",
+            "Expected a JSON body {\"pass\": \"…\", \"browser\": \"<waitroom_id cookie>\", \"consume\": false}.",
         );
     };
     let now = state.now();
-    let reply = match state.signer.verify_pass(&request.pass, now) {
+    let browser = request.browser.as_deref().and_then(BrowserId::parse);
+    let checked = if request.consume {
+        state.passes.consume(&request.pass, browser.as_ref(), now)
+    } else {
+        state.passes.verify(&request.pass, browser.as_ref(), now)
+    };
+    let reply = match checked {
         Ok(claims) => VerifyReply {
             valid: true,
+            id: Some(claims.id.to_string()),
+            expires_at: Some(claims.expires.as_millis() / 1000),
             expires_in: Some(claims.expires_in(now).as_secs()),
+            consumed: request.consume.then_some(true),
             reason: None,
         },
-        Err(reason) => {
-            VerifyReply { valid: false, expires_in: None, reason: Some(reason.to_string()) }
-        }
+        Err(reason) => VerifyReply {
+            valid: false,
+            id: None,
+            expires_at: None,
+            expires_in: None,
+            consumed: None,
+            reason: Some(reason.to_string()),
+        },
     };
-    debug!(valid = reply.valid, "verify");
+    debug!(valid = reply.valid, consume = request.consume, "verify");
     json(StatusCode::OK, &reply)
+}
+
+/// `GET /waitroom/auth`, for nginx `auth_request`: `204` when the request carries a valid,
+/// unused pass (`waitroom_pass` cookie) and the `waitroom_id` cookie it is bound to, `401`
+/// otherwise. Reads two cookies and checks one MAC: no queue, no lock but the used-pass map's.
+async fn auth(State(state): State<Arc<GateState>>, headers: HeaderMap) -> Response {
+    let pass = browser::cookie_value(&headers, PASS_COOKIE);
+    let id = browser::browser_id(&headers);
+    let checked = pass.map(|pass| state.passes.verify(pass, id.as_ref(), state.now()));
+    match checked {
+        Some(Ok(claims)) => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            response.headers_mut().insert(PASS_ID_HEADER, HeaderValue::from(claims.id));
+            response
+        }
+        Some(Err(reason)) => {
+            debug!(%reason, "auth refused");
+            error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                &format!("The pass is not valid here: {reason}."),
+            )
+        }
+        None => {
+            let message = if id.is_none() {
+                format!("No {PASS_COOKIE} nor {ID_COOKIE} cookie: queue first.")
+            } else {
+                format!("No {PASS_COOKIE} cookie: queue first.")
+            };
+            error(StatusCode::UNAUTHORIZED, "unauthorized", &message)
+        }
+    }
 }
 
 /// The ticket from the query string, if any; other parameters, and bad escapes anywhere, are

@@ -117,11 +117,20 @@ async fn the_same_secret_gives_the_same_key_from_the_variable_or_the_file() {
     .await;
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let reply = client.get(format!("{env_url}{STATUS_PATH}")).send().await.unwrap();
+    // The pass is bound to the browser's identifier cookie: the login handler sends it along.
+    let browser = reply
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|c| c.to_str().unwrap().strip_prefix("waitroom_id="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
     let StatusReply::Admitted(admitted) = reply.json().await.unwrap() else { panic!() };
     let verdict: serde_json::Value = client
         .post(format!("{file_url}{}", waitroom::wire::VERIFY_PATH))
         .header("content-type", "application/json")
-        .body(serde_json::json!({ "pass": admitted.pass }).to_string())
+        .body(serde_json::json!({ "pass": admitted.pass, "browser": browser }).to_string())
         .send()
         .await
         .unwrap()
@@ -162,4 +171,25 @@ async fn out_of_range_operator_values_are_refused_naming_the_flag() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
     }
+}
+
+#[tokio::test]
+async fn a_gate_without_a_secret_says_first_that_places_and_passes_will_not_survive_a_restart() {
+    let mut child = gate()
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the gate logged nothing in 30 s")
+        .unwrap()
+        .expect("the gate closed its stderr");
+    assert!(first.contains("WARN"), "{first}");
+    assert!(first.contains("random secret"), "{first}");
+    assert!(first.contains("places in the queue and passes will not survive a restart"), "{first}");
+    child.kill().await.unwrap();
 }

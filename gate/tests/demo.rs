@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::cookie::{CookieStore as _, Jar};
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE};
 use reqwest::StatusCode;
 use waitroom::config::Config;
@@ -19,7 +20,9 @@ const T0: u64 = 1_700_000_000_000;
 struct Demo {
     url: String,
     clock: Arc<AtomicU64>,
+    /// The pupil's browser, which keeps the gate's cookies in `jar`.
     client: reqwest::Client,
+    jar: Arc<Jar>,
 }
 
 /// The demo app without its crowd, on a fake clock, serving the repository's `www/`.
@@ -33,8 +36,10 @@ async fn start() -> Demo {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let app = demo::app(GateState::new(config));
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    Demo { url, clock, client }
+    let jar = Arc::new(Jar::default());
+    let client =
+        reqwest::Client::builder().no_proxy().cookie_provider(jar.clone()).build().unwrap();
+    Demo { url, clock, client, jar }
 }
 
 impl Demo {
@@ -52,10 +57,21 @@ impl Demo {
         }
     }
 
-    /// Posts the login form; returns the status and the page.
+    /// The browser's `waitroom_id`, which its passes are bound to.
+    fn browser_id(&self) -> String {
+        let cookies = self.jar.cookies(&self.url.parse().unwrap()).unwrap();
+        let cookies = cookies.to_str().unwrap();
+        cookies.split("; ").find_map(|c| c.strip_prefix("waitroom_id=")).unwrap().to_string()
+    }
+
+    /// Posts the login form from the pupil's browser, or with `cookie` as the only cookies
+    /// (another browser); returns the status and the page.
     async fn login(&self, form: &[(&str, &str)], cookie: Option<&str>) -> (StatusCode, String) {
-        let mut request = self
-            .client
+        let client = match cookie {
+            Some(_) => reqwest::Client::builder().no_proxy().build().unwrap(),
+            None => self.client.clone(),
+        };
+        let mut request = client
             .post(format!("{}{LOGIN_PATH}", self.url))
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(encode(form));
@@ -135,11 +151,23 @@ async fn login_with_a_real_pass_welcomes_the_user_by_name_escaped() {
 async fn the_pass_cookie_alone_also_lets_the_user_in() {
     let demo = start().await;
     let pass = demo.pass().await;
-    let cookie = format!("theme=dark; waitroom_pass={pass}");
+    let cookie = format!("theme=dark; waitroom_pass={pass}; waitroom_id={}", demo.browser_id());
     let form = [("identifiant", "lea"), ("mot_de_passe", "x"), ("waitroom_pass", "")];
     let (status, page) = demo.login(&form, Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Bienvenue, lea !"), "{page}");
+}
+
+#[tokio::test]
+async fn a_pass_copied_into_another_browser_does_not_log_in() {
+    let demo = start().await;
+    let pass = demo.pass().await;
+    let form = [("identifiant", "lea"), ("mot_de_passe", "x"), ("waitroom_pass", pass.as_str())];
+    for cookie in ["theme=dark", "waitroom_id=AAAAAAAAAAAAAAAAAAAAAA"] {
+        let (status, page) = demo.login(&form, Some(cookie)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{cookie}");
+        assert!(page.contains("pas valide"), "{page}");
+    }
 }
 
 #[tokio::test]
@@ -151,7 +179,8 @@ async fn login_without_a_valid_pass_is_refused_in_french_with_a_way_back() {
     tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
 
-    let (status, page) = demo.login(&[("identifiant", "lea")], None).await;
+    // A browser that never queued.
+    let (status, page) = demo.login(&[("identifiant", "lea")], Some("theme=dark")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("Il manque le laissez-passer"), "{page}");
     assert!(page.contains(r#"<a href="/">Retour à la page de connexion</a>"#));

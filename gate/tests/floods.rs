@@ -33,7 +33,9 @@ async fn start(configure: impl FnOnce(&mut GateConfig)) -> Gate {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(serve(listener, config));
-    Gate { url, client: reqwest::Client::builder().no_proxy().build().unwrap(), server }
+    // One browser, which keeps the cookie its tickets are bound to.
+    let client = reqwest::Client::builder().no_proxy().cookie_store(true).build().unwrap();
+    Gate { url, client, server }
 }
 
 impl Gate {

@@ -1,14 +1,16 @@
-//! The gate over real HTTP on 127.0.0.1, in-process, with a fake clock.
+//! The gate over real HTTP on 127.0.0.1, in-process, with a fake clock. Each `reqwest::Client`
+//! with a cookie store is one browser; [`Gate::client`] is the pupil's own.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, SET_COOKIE};
+use reqwest::cookie::{CookieStore as _, Jar};
+use reqwest::header::{HeaderMap, CACHE_CONTROL, CONTENT_TYPE, COOKIE, RETRY_AFTER, SET_COOKIE};
 use reqwest::StatusCode;
 use waitroom::time::Timestamp;
 use waitroom::wire::{
-    ErrorReply, StatusReply, VerifyReply, STATUS_PATH, TICKET_PARAM, VERIFY_PATH,
+    ErrorReply, StatusReply, VerifyReply, AUTH_PATH, STATUS_PATH, TICKET_PARAM, VERIFY_PATH,
 };
 use waitroom_gate::server::{serve, GateConfig};
 
@@ -20,8 +22,23 @@ const ENT: &str = "https://ent.example";
 struct Gate {
     url: String,
     clock: Arc<AtomicU64>,
+    /// The pupil's browser: it keeps the gate's cookies in `jar`.
     client: reqwest::Client,
+    jar: Arc<Jar>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// A browser with its own cookies.
+fn browser() -> (reqwest::Client, Arc<Jar>) {
+    let jar = Arc::new(Jar::default());
+    let client =
+        reqwest::Client::builder().no_proxy().cookie_provider(jar.clone()).build().unwrap();
+    (client, jar)
+}
+
+/// A client that never keeps a cookie: a browser with cookies blocked, or a script.
+fn cookieless() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
 /// What the status endpoint said.
@@ -70,8 +87,8 @@ async fn start_at(t0: u64, configure: impl FnOnce(&mut GateConfig)) -> Gate {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(serve(listener, config));
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    Gate { url, clock, client, server }
+    let (client, jar) = browser();
+    Gate { url, clock, client, jar, server }
 }
 
 async fn start() -> Gate {
@@ -97,9 +114,23 @@ impl Gate {
         self.client.get(format!("{}{path_and_query}", self.url)).send().await.unwrap()
     }
 
+    /// The value of the pupil's cookie `name` for this gate.
+    fn cookie(&self, name: &str) -> Option<String> {
+        let header = self.jar.cookies(&self.url.parse().unwrap())?;
+        header.to_str().unwrap().split("; ").find_map(|pair| {
+            pair.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')).map(str::to_string)
+        })
+    }
+
     async fn status(&self, ticket: Option<&str>) -> Reply {
+        self.status_from(&self.client, ticket).await
+    }
+
+    /// The status endpoint as `client` (another browser) sees it.
+    async fn status_from(&self, client: &reqwest::Client, ticket: Option<&str>) -> Reply {
         let query = ticket.map(|t| format!("?{TICKET_PARAM}={t}")).unwrap_or_default();
-        let response = self.get(&format!("{STATUS_PATH}{query}")).await;
+        let url = format!("{}{STATUS_PATH}{query}", self.url);
+        let response = client.get(url).send().await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         assert_eq!(headers[CACHE_CONTROL], "no-store");
@@ -141,10 +172,16 @@ async fn the_first_client_is_admitted_then_others_queue_in_arrival_order() {
     assert_eq!(first.status, StatusCode::OK);
     let StatusReply::Admitted(admitted) = &first.body else { panic!("{:?}", first.body) };
     assert_eq!(admitted.pass_expires_in, 300);
-    let cookie = first.headers[SET_COOKIE].to_str().unwrap();
+    let cookies: Vec<&str> =
+        first.headers.get_all(SET_COOKIE).iter().map(|c| c.to_str().unwrap()).collect();
+    let id = gate.cookie("waitroom_id").expect("the browser's identifier");
+    assert_eq!(id.len(), 22);
     assert_eq!(
-        cookie,
-        format!("waitroom_pass={}; Path=/; Max-Age=300; SameSite=Lax; HttpOnly", admitted.pass)
+        cookies,
+        [
+            format!("waitroom_id={id}; HttpOnly; SameSite=Lax; Path=/; Max-Age=86400"),
+            format!("waitroom_pass={}; HttpOnly; SameSite=Lax; Path=/; Max-Age=300", admitted.pass)
+        ]
     );
 
     let mut retry_afters = Vec::new();
@@ -245,55 +282,61 @@ async fn an_absent_holder_is_dropped_after_the_grace_period_and_those_behind_mov
     assert_eq!(gate.status(Some(absent.ticket())).await.position(), 4);
 }
 
-/// The sequence number a ticket carries (`t1.<seq>.<issued>.<expires>.<mac>`).
+/// The sequence number a ticket carries (`t2.<seq>.<issued>.<expires>.<told>.<binding>.<mac>`).
 fn seq_of(ticket: &str) -> u64 {
     ticket.split('.').nth(1).unwrap().parse().unwrap()
 }
 
 #[tokio::test]
-async fn a_restarted_gate_puts_earlier_holders_ahead_of_its_newcomers_and_never_shares_a_place() {
+async fn a_restarted_gate_restores_earlier_holders_in_their_order_whoever_comes_back_first() {
     let before = start().await;
     assert_eq!(before.status(None).await.status, StatusCode::OK);
     let mut old = Vec::new();
     for position in 1..=3 {
         let reply = before.status(None).await;
         assert_eq!(reply.position(), position);
-        old.push(reply.ticket().to_string());
+        old.push(reply.ticket().to_string()); // told at 30 s, 60 s, 90 s
     }
     let restarted_at = before.now() + 10_000;
+    let (pupil, jar) = (before.client.clone(), before.jar.clone());
     before.stop().await;
 
-    // A new instance with the same secret, ten seconds later. A visitor takes its token, then a
-    // newcomer queues first, before any old holder is back.
-    let after = start_at(restarted_at, |_| {}).await;
-    assert_eq!(after.status(None).await.status, StatusCode::OK);
-    let newcomer = after.status(None).await;
-    assert_eq!(newcomer.position(), 1);
+    // A new instance with the same secret, ten seconds later; the same browser comes back.
+    let mut after = start_at(restarted_at, |_| {}).await;
+    (after.client, after.jar) = (pupil, jar);
     let first_seq = restarted_at * 1_000;
-    assert_eq!(seq_of(newcomer.ticket()), first_seq);
 
-    // The old holders come back in their told order: ahead of the newcomer, in their old order,
-    // each with a re-signed ticket of its own.
+    // The old holders come back in reverse order, all at once: each is told the time it was
+    // told before, and the last to come back is first in line.
     let mut restored = Vec::new();
-    for (k, ticket) in old.iter().enumerate() {
+    for (k, ticket) in old.iter().enumerate().rev() {
         let reply = after.status(Some(ticket)).await;
-        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(reply.position(), k as u64 + 1);
-        assert_ne!(reply.ticket(), ticket, "the ticket is re-signed with its new number");
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "nobody in before their time");
+        assert_eq!(reply.position(), 1);
+        assert_eq!(reply.queued().retry_after_ms, 20_000 + 30_000 * k as u64);
+        assert!(seq_of(reply.ticket()) < first_seq, "a lane place, ahead of newcomers");
         restored.push(reply.ticket().to_string());
     }
-    let seqs: Vec<u64> = restored.iter().map(|t| seq_of(t)).collect();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
-    assert!(seqs.iter().all(|&s| s < first_seq), "{seqs:?}");
-    assert_eq!(after.status(Some(newcomer.ticket())).await.position(), 4);
-
-    // Nobody shares a place: each ticket, old or new, keeps its own position.
+    restored.reverse();
     for (k, ticket) in restored.iter().chain(&old).enumerate() {
-        assert_eq!(after.status(Some(ticket)).await.position(), k as u64 % 3 + 1);
+        let reply = after.status(Some(ticket)).await;
+        assert_eq!(reply.position(), k as u64 % 3 + 1, "their original order");
     }
-    let late = after.status(None).await;
-    assert_eq!(late.position(), 5);
-    assert!(!seqs.contains(&seq_of(late.ticket())));
+    // A newcomer queues behind them all, told a time after theirs.
+    let newcomer = after.status(None).await;
+    assert_eq!(newcomer.position(), 4);
+    assert!(newcomer.retry_after() > 80, "{}", newcomer.retry_after());
+    assert_eq!(seq_of(newcomer.ticket()), first_seq);
+
+    // Each is admitted at its told time, in order; early, it is only told its time again.
+    after.advance(20);
+    assert_eq!(after.status(Some(&restored[1])).await.retry_after(), 30);
+    assert_eq!(after.status(Some(&restored[0])).await.status, StatusCode::OK);
+    after.advance(30);
+    assert_eq!(after.status(Some(&old[1])).await.status, StatusCode::OK);
+    after.advance(30);
+    assert_eq!(after.status(Some(&restored[2])).await.status, StatusCode::OK);
+    assert_eq!(after.status(Some(newcomer.ticket())).await.position(), 1);
 }
 
 #[tokio::test]
@@ -316,37 +359,219 @@ async fn bad_requests_get_a_json_400_and_unknown_paths_a_json_404() {
     assert_eq!(response.json::<ErrorReply>().await.unwrap().error, "not_found");
 }
 
+fn verify_body(pass: &str, browser: Option<&str>, consume: bool) -> String {
+    serde_json::json!({ "pass": pass, "browser": browser, "consume": consume }).to_string()
+}
+
 #[tokio::test]
-async fn verify_accepts_a_real_pass_and_refuses_a_tampered_one() {
+async fn verify_accepts_a_real_pass_with_its_browser_and_says_its_id_and_expiry() {
     let gate = start().await;
     let StatusReply::Admitted(admitted) = gate.status(None).await.body else { panic!() };
-    let body = |pass: &str| serde_json::json!({ "pass": pass }).to_string();
+    let id = gate.cookie("waitroom_id").unwrap();
+    let verify = async |pass: &str, browser: Option<&str>| {
+        let (status, reply) = gate.verify(&verify_body(pass, browser, false)).await;
+        assert_eq!(status, StatusCode::OK);
+        serde_json::from_value::<VerifyReply>(reply).unwrap()
+    };
 
-    let (status, reply) = gate.verify(&body(&admitted.pass)).await;
-    assert_eq!(status, StatusCode::OK);
-    let reply: VerifyReply = serde_json::from_value(reply).unwrap();
+    let reply = verify(&admitted.pass, Some(&id)).await;
     assert_eq!((reply.valid, reply.expires_in), (true, Some(300)));
+    assert_eq!(reply.expires_at, Some(T0 / 1000 + 300));
+    let pass_id: u64 = reply.id.as_deref().unwrap().parse().unwrap();
+    assert!(pass_id >= 1 << 63, "a newcomer's pass: {pass_id}");
+    assert_eq!(reply.consumed, None);
 
-    let (_, reply) = gate.verify(&body(&tamper(&admitted.pass))).await;
-    let reply: VerifyReply = serde_json::from_value(reply).unwrap();
-    assert!(!reply.valid);
-    assert_eq!(reply.reason.as_deref(), Some("bad signature"));
+    let reply = verify(&tamper(&admitted.pass), Some(&id)).await;
+    assert_eq!((reply.valid, reply.reason.as_deref()), (false, Some("bad signature")));
+    assert_eq!((reply.id, reply.expires_at), (None, None));
+
+    // Without the browser's cookie, or with another browser's, the pass is worth nothing.
+    for other in [None, Some("AAAAAAAAAAAAAAAAAAAAAA"), Some("garbage")] {
+        let reply = verify(&admitted.pass, other).await;
+        assert!(!reply.valid, "{other:?}");
+        assert!(reply.reason.unwrap().contains("another browser"));
+    }
 
     // A ticket is not a pass.
     let ticket = gate.status(None).await.ticket().to_string();
-    let (_, reply) = gate.verify(&body(&ticket)).await;
-    assert!(!serde_json::from_value::<VerifyReply>(reply).unwrap().valid);
+    assert!(!verify(&ticket, Some(&id)).await.valid);
 
     gate.advance(300);
-    let (_, reply) = gate.verify(&body(&admitted.pass)).await;
-    let reply: VerifyReply = serde_json::from_value(reply).unwrap();
+    let reply = verify(&admitted.pass, Some(&id)).await;
     assert_eq!((reply.valid, reply.reason.as_deref()), (false, Some("token expired")));
 
-    for bad in ["", "{", "{\"pass\": 3}", "[]"] {
+    for bad in ["", "{", "{\"pass\": 3}", "[]", "{\"pass\": \"p\", \"consume\": \"yes\"}"] {
         let (status, reply) = gate.verify(bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?}");
         assert_eq!(reply["error"], "bad_request");
     }
+}
+
+#[tokio::test]
+async fn a_consumed_pass_is_refused_the_second_time() {
+    let gate = start().await;
+    let StatusReply::Admitted(admitted) = gate.status(None).await.body else { panic!() };
+    let id = gate.cookie("waitroom_id").unwrap();
+    let (_, first) = gate.verify(&verify_body(&admitted.pass, Some(&id), true)).await;
+    let first: VerifyReply = serde_json::from_value(first).unwrap();
+    assert_eq!((first.valid, first.consumed), (true, Some(true)));
+    let (_, second) = gate.verify(&verify_body(&admitted.pass, Some(&id), true)).await;
+    let second: VerifyReply = serde_json::from_value(second).unwrap();
+    assert_eq!((second.valid, second.reason.as_deref()), (false, Some("pass already used")));
+    let (_, plain) = gate.verify(&verify_body(&admitted.pass, Some(&id), false)).await;
+    assert_eq!(plain["valid"], false);
+    // Nor does the edge let it through any more.
+    assert_eq!(gate.get(AUTH_PATH).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_ticket_replayed_by_another_browser_admits_nobody() {
+    let gate = start().await;
+    gate.status(None).await;
+    let first = gate.status(None).await;
+    let second = gate.status(None).await;
+    gate.advance(first.retry_after());
+
+    // Another browser, with its own cookie, holding a copy of the ticket: a place at the back.
+    let (classmate, _) = browser();
+    gate.status_from(&classmate, None).await;
+    let copied = gate.status_from(&classmate, Some(first.ticket())).await;
+    assert_eq!(copied.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(copied.position(), 4, "behind the holder and those queued since");
+    // A script keeping no cookie at all is told to enable cookies, and gets no place.
+    for _ in 0..3 {
+        let script = gate.status_from(&cookieless(), Some(first.ticket())).await;
+        assert_eq!(script.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(script.retry_after(), 10);
+        let StatusReply::CookiesRequired(body) = &script.body else { panic!("{:?}", script.body) };
+        assert_eq!(body.retry_after_ms, 10_000);
+        assert!(body.message.as_deref().unwrap().contains("cookies"));
+    }
+    // The genuine holder is still first and is admitted at its told time.
+    assert_eq!(gate.status(Some(first.ticket())).await.status, StatusCode::OK);
+    assert_eq!(gate.status(Some(second.ticket())).await.position(), 1);
+}
+
+#[tokio::test]
+async fn a_ticket_replayed_1000_times_by_its_own_browser_gets_the_same_pass_and_one_admission() {
+    let gate = start().await;
+    gate.status(None).await;
+    let first = gate.status(None).await; // told at 30 s
+    let second = gate.status(None).await; // told at 60 s
+    gate.advance(30);
+    let StatusReply::Admitted(admitted) = gate.status(Some(first.ticket())).await.body else {
+        panic!("first in line at its time")
+    };
+    gate.advance(1);
+    // 1 000 replays, 50 at a time, as fast as the loopback allows.
+    let url = format!("{}{STATUS_PATH}?{TICKET_PARAM}={}", gate.url, first.ticket());
+    for _ in 0..20 {
+        let replays: Vec<_> = (0..50)
+            .map(|_| {
+                let request = gate.client.get(&url).send();
+                tokio::spawn(async move { request.await.unwrap().json::<StatusReply>().await })
+            })
+            .collect();
+        for replay in replays {
+            let StatusReply::Admitted(again) = replay.await.unwrap().unwrap() else {
+                panic!("a replay by its own browser is admitted again")
+            };
+            assert_eq!(again.pass, admitted.pass, "a lost reply gets the same pass");
+            assert_eq!(again.pass_expires_in, 299, "the same expiry, a second later");
+        }
+    }
+    // The replays took no admission: the next in line is still next, and admitted on time.
+    assert_eq!(gate.status(Some(second.ticket())).await.position(), 1);
+    gate.advance(29);
+    assert_eq!(gate.status(Some(second.ticket())).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn auth_lets_through_only_a_valid_pass_with_the_cookie_it_is_bound_to() {
+    let gate = start().await;
+    let StatusReply::Admitted(_) = gate.status(None).await.body else { panic!() };
+    let pass = gate.cookie("waitroom_pass").unwrap();
+    let id = gate.cookie("waitroom_id").unwrap();
+
+    let ok = gate.get(AUTH_PATH).await;
+    assert_eq!(ok.status(), StatusCode::NO_CONTENT);
+    assert_eq!(ok.headers()[CACHE_CONTROL], "no-store");
+    let pass_id: u64 = ok.headers()["x-waitroom-pass-id"].to_str().unwrap().parse().unwrap();
+    assert!(pass_id >= 1 << 63);
+
+    let auth_with = async |cookie: &str| {
+        let response = cookieless()
+            .get(format!("{}{AUTH_PATH}", gate.url))
+            .header(COOKIE, cookie)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        if status != StatusCode::NO_CONTENT {
+            let error: ErrorReply = response.json().await.unwrap();
+            assert_eq!(error.error, "unauthorized");
+        }
+        status
+    };
+    assert_eq!(
+        auth_with(&format!("waitroom_id={id}; waitroom_pass={pass}")).await,
+        StatusCode::NO_CONTENT
+    );
+    // The pass copied into another browser: its cookie missing, or another one.
+    assert_eq!(auth_with(&format!("waitroom_pass={pass}")).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        auth_with(&format!("waitroom_id=AAAAAAAAAAAAAAAAAAAAAA; waitroom_pass={pass}")).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(auth_with(&format!("waitroom_id={id}")).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        auth_with(&format!("waitroom_id={id}; waitroom_pass={}", tamper(&pass))).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(auth_with("").await, StatusCode::UNAUTHORIZED);
+    // A ticket is not a pass.
+    let ticket = gate.status(None).await.ticket().to_string();
+    assert_eq!(
+        auth_with(&format!("waitroom_id={id}; waitroom_pass={ticket}")).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Other methods are refused in JSON; HEAD is answered like GET.
+    let post = gate.client.post(format!("{}{AUTH_PATH}", gate.url)).send().await.unwrap();
+    assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let head = gate.client.head(format!("{}{AUTH_PATH}", gate.url)).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::NO_CONTENT);
+    gate.advance(300);
+    assert_eq!(gate.get(AUTH_PATH).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn cookies_are_secure_only_behind_a_trusted_https_proxy() {
+    let set_cookies = async |gate: &Gate, proto: Option<&str>| {
+        let mut request = cookieless().get(format!("{}{STATUS_PATH}", gate.url));
+        if let Some(proto) = proto {
+            request = request.header("x-forwarded-proto", proto);
+        }
+        let response = request.send().await.unwrap();
+        let cookies: Vec<String> = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|c| c.to_str().unwrap().to_string())
+            .collect();
+        assert!(!cookies.is_empty());
+        cookies.iter().all(|c| c.contains("; Secure"))
+    };
+    let untrusting = start_with(|config| config.burst = Some(100.0)).await;
+    assert!(!set_cookies(&untrusting, Some("https")).await, "a client may say anything");
+    let trusting = start_with(|config| {
+        config.burst = Some(100.0);
+        config.trust_forwarded_proto = true;
+    })
+    .await;
+    assert!(set_cookies(&trusting, Some("https")).await);
+    assert!(set_cookies(&trusting, Some("HTTPS, http")).await);
+    assert!(!set_cookies(&trusting, Some("http")).await);
+    assert!(!set_cookies(&trusting, None).await);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, COOKIE, RETRY_AFTER, SET_COOKIE};
 use reqwest::Client;
 use tokio::time::Instant;
 use waitroom::config::Config;
@@ -86,12 +86,15 @@ pub async fn run_user(
 
 async fn drive(target: &Target, clock: Clock, seed: u64, outcome: &mut UserOutcome) {
     let mut machine = Machine::new(&target.config, seed);
+    // The user's browser cookie (`waitroom_id=…`): the gate binds each ticket to it.
+    let mut cookie = None;
     machine.handle_start(clock.now(), None);
     loop {
         while let Some(action) = machine.poll_action() {
             match action {
                 Action::Send { ticket, timeout } => {
-                    let reply = send(target, clock, ticket.as_deref(), timeout, outcome).await;
+                    let reply =
+                        send(target, clock, ticket.as_deref(), timeout, &mut cookie, outcome).await;
                     machine.handle_reply(clock.now(), reply);
                 }
                 Action::Admit { .. } => outcome.admitted_at = Some(clock.elapsed()),
@@ -119,6 +122,7 @@ async fn send(
     clock: Clock,
     ticket: Option<&str>,
     timeout: Duration,
+    cookie: &mut Option<String>,
     outcome: &mut UserOutcome,
 ) -> Reply {
     let sent_at = clock.elapsed();
@@ -127,10 +131,21 @@ async fn send(
     if let Some(ticket) = ticket {
         request = request.query(&[(TICKET_PARAM, ticket)]);
     }
+    if let Some(cookie) = cookie.as_deref() {
+        request = request.header(COOKIE, cookie);
+    }
     let result = match request.send().await {
         Ok(response) => {
             let status = response.status().as_u16();
             let headers = response.headers().clone();
+            // Keep the browser identifier, as a browser keeps the cookie (its first pair).
+            let id =
+                headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+                    v.split(';').next().filter(|pair| pair.starts_with("waitroom_id="))
+                });
+            if let Some(id) = id {
+                *cookie = Some(id.to_string());
+            }
             response.text().await.map(|body| (status, headers, body))
         }
         Err(error) => Err(error),

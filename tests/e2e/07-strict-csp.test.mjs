@@ -30,7 +30,7 @@ test("Strict CSP: the widget queues then admits under script-src 'self' 'wasm-un
   const wr = await events(page);
   t.diagnostic(`phases: ${[...new Set(wr.states.map((s) => s.phase))].join(" → ")}; pass ${wr.admitted[0].pass ? "received" : "missing"}`);
   assert.ok(wr.states.some((s) => s.phase === "queued"), "queued first");
-  assert.ok(wr.admitted[0].pass?.startsWith("p1."), "then admitted with the gate's pass");
+  assert.ok(wr.admitted[0].pass?.startsWith("p2."), "then admitted with the gate's pass");
   assert.equal(await overlay(page), null, "the overlay is gone");
 
   assert.deepEqual(wr.csp, [], "no securitypolicyviolation event");

@@ -41,7 +41,7 @@ test("Demo: once admitted, the login goes through with the pass the widget put i
   await until(async () => (await events(page)).admitted.length > 0, { timeout: 30_000, what: "admission" });
   assert.equal(await overlay(page), null, "the overlay is gone");
   const pass = await page.inputValue("#login-form input[name=waitroom_pass]");
-  assert.match(pass, /^p1\./, "the gate's pass is in the form");
+  assert.match(pass, /^p2\./, "the gate's pass is in the form");
   await page.fill("#identifiant", "zoe.martin");
   await page.fill("#mot_de_passe", "secret");
   await Promise.all([page.waitForNavigation(), page.click("#login-form [type=submit]")]);

@@ -3,7 +3,8 @@
 //!
 //! The form is `application/x-www-form-urlencoded` with `identifiant`, `mot_de_passe` and
 //! `waitroom_pass` (the widget fills the last one in); without that field, the `waitroom_pass`
-//! cookie the gate set counts too. Any password is accepted: this is a demo of the queue, not
+//! cookie the gate set counts too. Either way the pass must come with the `waitroom_id` cookie
+//! of the browser it was given to. Any password is accepted: this is a demo of the queue, not
 //! of authentication.
 
 use std::sync::Arc;
@@ -11,11 +12,12 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tracing::debug;
 
+use crate::browser::{browser_id, cookie_value};
 use crate::server::{percent_decode, GateState, PASS_COOKIE};
 use crate::verify_pass;
 
@@ -37,8 +39,10 @@ pub async fn login(
             .find(|(key, value)| key == name && !value.is_empty())
             .map(|(_, value)| value.as_str())
     };
-    let pass = field(PASS_FIELD).or_else(|| cookie(&headers, PASS_COOKIE));
-    let checked = pass.map(|pass| verify_pass(&state.config().secret, pass, state.now()));
+    let pass = field(PASS_FIELD).or_else(|| cookie_value(&headers, PASS_COOKIE));
+    let browser = browser_id(&headers);
+    let checked =
+        pass.map(|pass| verify_pass(&state.config().secret, pass, browser.as_ref(), state.now()));
     match checked {
         Some(Ok(claims)) => {
             let name: String =
@@ -66,18 +70,6 @@ fn form_fields(body: &[u8]) -> Vec<(String, String)> {
             Some((key, value))
         })
         .collect()
-}
-
-/// The value of cookie `name`, if the request carries it.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, value)| *key == name && !value.is_empty())
-        .map(|(_, value)| value)
 }
 
 /// Text made safe to put between tags or in an attribute.
@@ -168,14 +160,6 @@ mod tests {
                 ("waitroom_pass".to_string(), "p1.2".to_string()),
             ]
         );
-    }
-
-    #[test]
-    fn the_pass_cookie_is_found_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, "a=1; waitroom_pass=p1.x; b=2".parse().unwrap());
-        assert_eq!(cookie(&headers, PASS_COOKIE), Some("p1.x"));
-        assert_eq!(cookie(&headers, "c"), None);
     }
 
     #[test]

@@ -66,12 +66,18 @@ export function admitted(res, fields = {}) {
 /** A handler forwarding the request to `base` (the real gate), same path and query. */
 export function proxyTo(base) {
   return async (req, res, url) => {
-    const upstream = await fetch(new URL(url.pathname + url.search, base), { headers: { accept: req.headers.accept ?? "*/*" } });
+    // The browser's cookies go up (the gate binds a place to its waitroom_id cookie) and every
+    // Set-Cookie comes back as its own header.
+    const forwarded = { accept: req.headers.accept ?? "*/*" };
+    if (req.headers.cookie) forwarded.cookie = req.headers.cookie;
+    const upstream = await fetch(new URL(url.pathname + url.search, base), { headers: forwarded });
     const headers = {};
-    for (const name of ["content-type", "retry-after", "cache-control", "set-cookie"]) {
+    for (const name of ["content-type", "retry-after", "cache-control"]) {
       const value = upstream.headers.get(name);
       if (value) headers[name] = value;
     }
+    const cookies = upstream.headers.getSetCookie();
+    if (cookies.length > 0) headers["set-cookie"] = cookies;
     res.writeHead(upstream.status, headers);
     res.end(Buffer.from(await upstream.arrayBuffer()));
   };
