@@ -2,21 +2,45 @@
 (function () {
   "use strict";
   var script = document.currentScript; // only set during this first, synchronous run
+  var failed;
 
-  function fail(why) {
+  function fail(why, reason) {
+    if (failed) return;
+    failed = 1;
     console.error("waitroom: " + why + "; the login form stays usable");
-    if (script) script.dispatchEvent(new CustomEvent("waitroom:error", { bubbles: true, composed: true, detail: { reason: "load" } }));
+    if (script) script.dispatchEvent(new CustomEvent("waitroom:error", { bubbles: true, composed: true, detail: { reason: reason || "load" } }));
   }
 
   if (!script || !script.src) return fail("cannot find its own <script src> tag (loaded as a module or inline?)");
   if (typeof WebAssembly != "object") return fail("this browser has no WebAssembly");
   var pkg = new URL("pkg/", script.src);
+
+  // A trap (a panic, with panic = "abort") or an exception thrown through the widget leaves its
+  // state half-updated: step aside as if it had never loaded. The widget checks the attribute at
+  // every callback and in its submit guard; the overlay, the inert page and the disabled buttons
+  // are undone here, and this error and every later one from the widget make one console line.
+  function crashed(e) {
+    var error = e.error || e.reason;
+    if (!error || !(error instanceof WebAssembly.RuntimeError || String(error.stack).indexOf(pkg.href) >= 0)) return;
+    e.preventDefault();
+    if (!failed) stepAside(), fail("stopped on an internal error (" + error + ")", "crash");
+  }
+  function stepAside() {
+    script.setAttribute("data-waitroom-crashed", "");
+    document.querySelectorAll("waitroom-overlay").forEach(function (o) { o.remove(); });
+    document.querySelectorAll("[data-waitroom-inert]").forEach(function (el) { el.inert = false; el.removeAttribute("data-waitroom-inert"); });
+    document.querySelectorAll("[data-waitroom-disabled]").forEach(function (el) { el.removeAttribute("aria-disabled"); el.removeAttribute("data-waitroom-disabled"); });
+  }
+  addEventListener("error", crashed);
+  addEventListener("unhandledrejection", crashed);
+
   import(new URL("waitroom.js", pkg).href)
     .then(function (glue) {
       return glue.default({ module_or_path: new URL("waitroom_bg.wasm", pkg) }).then(function () { glue.start(script); });
     })
     .catch(function (e) {
-      // Typically pkg/ not deployed (404), or a CSP without 'wasm-unsafe-eval'.
+      // Typically pkg/ not deployed (404), or a CSP without 'wasm-unsafe-eval'; or a trap in start.
+      stepAside();
       fail("could not start (" + (e && e.message ? e.message : e) + ")");
     });
 })();

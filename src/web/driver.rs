@@ -94,7 +94,7 @@ impl Driver {
 
         let driver = Rc::new_cyclic(|weak: &Weak<Driver>| {
             let weak = weak.clone();
-            let guard = Guard::new(&document, config.guard.as_deref(), move || {
+            let guard = Guard::new(&document, &script, config.guard.as_deref(), move || {
                 // Later, outside the submit event: a form cannot be re-submitted from within
                 // its own submit event, and an admission may follow at once.
                 let weak = weak.clone();
@@ -152,11 +152,7 @@ impl Driver {
                   kind: &'static str,
                   f: fn(&Rc<Driver>, web_sys::Event)| {
             let weak = Rc::downgrade(self);
-            EventListener::new(target, kind, move |event| {
-                if let Some(d) = weak.upgrade() {
-                    f(&d, event);
-                }
-            })
+            EventListener::new(target, kind, move |event| with(&weak, |d| f(d, event)))
         };
         let listeners = vec![
             on(&self.window, "online", |d, _| d.handle(|m, now| m.handle_online(now, true))),
@@ -244,6 +240,9 @@ impl Driver {
     }
 
     fn on_fetched(self: &Rc<Self>, outcome: Result<fetch::Fetched, reply::Failure>) {
+        if self.crashed() {
+            return;
+        }
         let now = now();
         let reply = match &outcome {
             Ok(fetched) => reply::classify(self.config.protocol, &fetched.as_response(), now),
@@ -251,6 +250,12 @@ impl Driver {
         };
         self.machine.borrow_mut().handle_reply(now, reply);
         self.pump();
+    }
+
+    /// Whether the loader saw this widget trap or throw, and stepped it aside (`www/waitroom.js`):
+    /// its state may be half-updated, so nothing more is done with it.
+    fn crashed(&self) -> bool {
+        self.script.has_attribute(super::CRASHED)
     }
 
     fn gate_url(&self) -> &str {
@@ -386,9 +391,9 @@ impl Driver {
     }
 }
 
-/// Runs `f` if the driver is still alive.
+/// Runs `f` if the driver is still alive, and has not crashed.
 fn with(weak: &Weak<Driver>, f: impl FnOnce(&Rc<Driver>)) {
-    if let Some(driver) = weak.upgrade() {
+    if let Some(driver) = weak.upgrade().filter(|d| !d.crashed()) {
         f(&driver);
     }
 }

@@ -13,6 +13,9 @@ use web_sys::{Document, Element, HtmlElement, HtmlFormElement, HtmlInputElement,
 
 use super::listener::EventListener;
 
+/// Marks the buttons the guard made `aria-disabled`, so that the loader can undo it after a crash.
+const DISABLED_MARK: &str = "data-waitroom-disabled";
+
 const SUBMIT_BUTTONS: &str =
     "button:not([type]), button[type=submit], input[type=submit], input[type=image]";
 
@@ -51,8 +54,11 @@ pub struct Guard {
 impl Guard {
     /// Guards the form(s) matched by `selector` (or the login form); `on_blocked` runs after
     /// each cancelled submit.
+    ///
+    /// Once the loader has set [`super::CRASHED`] on `script`, submits go through untouched.
     pub fn new(
         document: &Document,
+        script: &Element,
         selector: Option<&str>,
         on_blocked: impl Fn() + 'static,
     ) -> Guard {
@@ -73,14 +79,17 @@ impl Guard {
             }
         });
         let listener = {
-            let (on, blocked, document2, selector) =
-                (on.clone(), blocked.clone(), document.clone(), selector.clone());
+            let (on, blocked, document2, selector, script) =
+                (on.clone(), blocked.clone(), document.clone(), selector.clone(), script.clone());
             EventListener::new_capture(document, "submit", move |event| {
                 let Some(form) = event.target().and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
                 else {
                     return;
                 };
-                if !on.get() || !guarded_forms(&document2, selector.as_deref()).contains(&form) {
+                if !on.get()
+                    || script.has_attribute(super::CRASHED)
+                    || !guarded_forms(&document2, selector.as_deref()).contains(&form)
+                {
                     return;
                 }
                 event.prevent_default();
@@ -121,6 +130,7 @@ impl Guard {
             for button in query_all(&form, SUBMIT_BUTTONS) {
                 if !button.has_attribute("aria-disabled") {
                     let _ = button.set_attribute("aria-disabled", "true");
+                    let _ = button.set_attribute(DISABLED_MARK, "");
                     marked.push(button);
                 }
             }
@@ -132,6 +142,7 @@ impl Guard {
         self.on.set(false);
         for button in self.marked.borrow_mut().drain(..) {
             let _ = button.remove_attribute("aria-disabled");
+            let _ = button.remove_attribute(DISABLED_MARK);
         }
         self.blocked.borrow_mut().take()
     }

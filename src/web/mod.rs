@@ -36,6 +36,10 @@ extern "C" {
     static WINDOW: Window;
 }
 
+/// Set on the `<script>` tag by the loader when the widget trapped or threw: the loader has
+/// undone the overlay and the guard, and every callback and the guard must do nothing more.
+pub const CRASHED: &str = "data-waitroom-crashed";
+
 /// The page's `window`.
 pub fn window() -> Window {
     WINDOW.with(Window::clone)

@@ -190,6 +190,7 @@ impl Drop for Overlay {
     fn drop(&mut self) {
         for element in self.inerted.drain(..) {
             element.set_inert(false);
+            let _ = element.remove_attribute(INERT_MARK);
         }
         self.host.remove();
         if let Some(before) = self.focus_before.take().filter(|e| e.is_connected()) {
@@ -219,9 +220,15 @@ fn make_inert_except(body: &HtmlElement, host: &HtmlElement) -> Vec<HtmlElement>
     (0..children.length())
         .filter_map(|i| children.item(i)?.dyn_into::<HtmlElement>().ok())
         .filter(|e| e != host && !e.inert() && e.tag_name() != "SCRIPT")
-        .inspect(|e| e.set_inert(true))
+        .inspect(|e| {
+            e.set_inert(true);
+            let _ = e.set_attribute(INERT_MARK, "");
+        })
         .collect()
 }
+
+/// Marks what this overlay made inert, so that the loader can undo it after a crash.
+const INERT_MARK: &str = "data-waitroom-inert";
 
 fn theme_name(theme: Theme) -> &'static str {
     match theme {
