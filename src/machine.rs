@@ -553,11 +553,12 @@ impl Machine {
     }
 
     /// The place stays on screen while throttled, offline or unavailable: it is not lost.
+    /// Not when the gate asks for cookies: without them the place cannot be kept.
     fn shows_place(&self) -> bool {
         self.ticket.is_some()
             && matches!(
                 self.status,
-                Status::Queued | Status::Throttled | Status::Unavailable { .. }
+                Status::Queued | Status::Throttled | Status::Unavailable { cookies: false, .. }
             )
     }
 

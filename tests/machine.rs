@@ -681,6 +681,7 @@ fn a_browser_refusing_cookies_is_told_so_keeps_its_ticket_and_fails_open_on_time
                     sent += 1;
                     m.handle_reply(now, cookies_required(10));
                     assert_eq!(m.view(now).phase, Phase::CookiesRequired);
+                    assert_eq!(m.view(now).position, None, "no place claimed without cookies");
                     let wait = m.next_allowed().unwrap().saturating_duration_since(now);
                     assert!(wait >= Duration::from_secs(10), "the gate's instruction: {wait:?}");
                 }
