@@ -27,9 +27,10 @@ export async function freePort() {
 /**
  * nginx with `files` (name → content) in its root plus the widget, and `login` as the body of
  * `location = /login` after `limit_req zone=login` at `rate` with `burst`, whose 503 is
- * /quota.html; `extra` is added to the server block. Returns its base URL.
+ * /quota.html; `extra` is added to the server block. `locations` replaces those two locations,
+ * `http` is added to the http block. Returns its base URL.
  */
-export async function startNginx({ rate, burst = 1, files, login = "try_files /login.html =404;", extra = "" }) {
+export async function startNginx({ rate, burst = 1, files, login = "try_files /login.html =404;", extra = "", http = "", locations = null }) {
   const dir = mkdtempSync(join(tmpdir(), "waitroom-nginx-"));
   chmodSync(dir, 0o755); // nginx's workers run as an unprivileged user when started as root
   const root = join(dir, "root");
@@ -50,17 +51,18 @@ http {
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   types { text/html html; application/javascript js; application/wasm wasm; }
-  limit_req_zone $binary_remote_addr zone=login:1m rate=${rate};
+  limit_req_zone $binary_remote_addr zone=login:1m rate=${rate ?? "60r/m"};
+  ${http}
   server {
     listen 127.0.0.1:${port};
     root ${root};
-    location = /login {
+    ${locations ?? `location = /login {
       limit_req zone=login burst=${burst} nodelay;
       limit_req_status 503;
       error_page 503 /quota.html;
       ${login}
     }
-    location = /quota.html { internal; }
+    location = /quota.html { internal; }`}
     ${extra}
   }
 }`);
