@@ -38,6 +38,11 @@ pub const CLOSED_MIN_DELAY: Duration = Duration::from_secs(60);
 /// after a reload. Past it the page asks the gate again: one admission, or one outage, must
 /// not let this browser skip the queue in every later rush.
 pub const FINAL_STATE_MEMORY: Duration = Duration::from_secs(300);
+/// How long after the poller's deadline a follower waits for its snapshot before taking over
+/// (plus a per-tab jitter of up to as much again, so that followers do not all take over at
+/// once): the poller persists as it sends, so silence past this means it went quiet (a frozen
+/// or crashed tab, one that gave up).
+pub const LEADER_GRACE: Duration = Duration::from_secs(5);
 /// A snapshot from the future further than this is from a clock that jumped; it is clamped.
 pub const MAX_SCHEDULE_AHEAD: Duration = Duration::from_secs(3600 + 60);
 
@@ -198,6 +203,11 @@ pub struct Machine {
     /// This page is the gate's refusal (a quota page): each attempt is a page load.
     refusal_page: bool,
     leader: bool,
+    /// A follower that polls anyway: the poller went quiet past [`LEADER_GRACE`], or the user
+    /// pressed "try again" in this tab. Given up as soon as a peer's snapshot arrives.
+    acting: bool,
+    /// This tab's share of the follower watchdog's jitter.
+    watchdog_jitter: Duration,
     online: bool,
     actions: VecDeque<Action>,
 }
@@ -224,6 +234,10 @@ impl Machine {
             started: false,
             refusal_page: false,
             leader: true,
+            acting: false,
+            watchdog_jitter: Duration::from_millis(
+                seed.rotate_left(17) % duration_millis(LEADER_GRACE).max(1),
+            ),
             online: true,
             actions: VecDeque::new(),
         }
@@ -294,6 +308,8 @@ impl Machine {
             return;
         }
         let was_admitted = matches!(self.status, Status::Admitted { .. });
+        // The poller is alive after all (or another follower took over): follow it again.
+        self.acting = false;
         self.adopt(now, snapshot);
         match &self.status {
             Status::Admitted { pass, .. } if !was_admitted => {
@@ -387,7 +403,13 @@ impl Machine {
     }
 
     /// A timer armed from [`Machine::poll_timeout`] fired.
+    ///
+    /// In a follower, this is the watchdog: the poller persisted nothing since its deadline
+    /// passed [`LEADER_GRACE`] ago, so this tab takes over.
     pub fn handle_timeout(&mut self, now: Timestamp) {
+        if !self.polls() && self.watchdog_at().is_some_and(|t| now >= t) {
+            self.acting = true;
+        }
         if matches!(self.status, Status::Unavailable { .. })
             && self.fail_open_due(now)
             && !self.in_flight
@@ -408,7 +430,7 @@ impl Machine {
             return;
         }
         self.online = online;
-        if online && self.started && !self.is_final() && self.leader {
+        if online && self.started && !self.is_final() && self.polls() {
             // Time offline says nothing about the gate: its fail-open delay starts again.
             if let Status::Unavailable { since, .. } = &mut self.status {
                 *since = now.as_millis();
@@ -432,10 +454,16 @@ impl Machine {
 
     /// The user pressed "try again now". Honoured only when the schedule allows it (the button
     /// is disabled otherwise, but a click is never trusted to be early-proof).
+    ///
+    /// It works from any tab: a follower whose user asks sends this request itself, since the
+    /// poller may be the tab that gave up, or one nobody looks at.
     pub fn handle_retry(&mut self, now: Timestamp) {
-        if self.status == Status::GaveUp && self.next_at.is_some_and(|t| now >= t) {
-            self.backoff.reset();
-            self.status = Status::Throttled;
+        if self.next_at.is_some_and(|t| now >= t) {
+            if self.status == Status::GaveUp {
+                self.backoff.reset();
+                self.status = Status::Throttled;
+            }
+            self.acting = true;
         }
         self.maybe_send(now);
         self.actions.push_back(Action::Render);
@@ -450,8 +478,11 @@ impl Machine {
     /// When to call [`Machine::handle_timeout`], if at all.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        if !self.started || self.in_flight || self.is_final() || !self.leader {
+        if !self.started || self.in_flight || self.is_final() {
             return None;
+        }
+        if !self.polls() {
+            return self.watchdog_at().filter(|_| self.online && self.status != Status::GaveUp);
         }
         let fail_open_at = match self.status {
             Status::Unavailable { since, .. } if self.fail == FailPolicy::Open && self.online => {
@@ -465,6 +496,16 @@ impl Machine {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// When a follower takes over if the poller has persisted nothing newer by then.
+    fn watchdog_at(&self) -> Option<Timestamp> {
+        Some(self.next_at?.saturating_add(LEADER_GRACE).saturating_add(self.watchdog_jitter))
+    }
+
+    /// Whether this tab sends: it holds the poller role, or took over.
+    fn polls(&self) -> bool {
+        self.leader || self.acting
     }
 
     /// The time before which nothing is sent.
@@ -506,8 +547,12 @@ impl Machine {
             progress_percent,
             next_attempt_in,
             last_update: self.last_update,
-            retry_enabled: self.can_send(now)
-                || (self.status == Status::GaveUp && self.next_at.is_some_and(|t| now >= t)),
+            // In any tab: a click in a follower sends from there (see `handle_retry`).
+            retry_enabled: self.started
+                && self.online
+                && !self.in_flight
+                && !self.is_final()
+                && self.next_at.is_some_and(|t| now >= t),
             closed_message: match &self.status {
                 Status::Closed { message } => message.clone(),
                 _ => None,
@@ -568,7 +613,7 @@ impl Machine {
 
     fn can_send(&self, now: Timestamp) -> bool {
         self.started
-            && self.leader
+            && self.polls()
             && self.online
             && !self.in_flight
             && !self.is_final()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use waitroom::config::{Config, FailPolicy};
-use waitroom::machine::{Action, Machine, Snapshot, Status, RECONNECT_JITTER};
+use waitroom::machine::{Action, Machine, Snapshot, Status, LEADER_GRACE, RECONNECT_JITTER};
 use waitroom::messages::Phase;
 use waitroom::reply::{Reply, Unavailable};
 use waitroom::time::Timestamp;
@@ -267,13 +267,15 @@ fn a_follower_tab_never_sends_and_mirrors_the_leader() {
     follower.handle_role(T0, false);
     follower.handle_start(T0, last_snapshot(&actions));
     assert_eq!(follower.view(T0).position, Some(30));
-    for s in 0..60 {
+    let next = leader.next_allowed().unwrap();
+    let quiet = next.saturating_add(LEADER_GRACE);
+    for s in 0..quiet.saturating_duration_since(T0).as_secs() {
         follower.handle_timeout(at(s as f64));
         assert_eq!(sends(&drain(&mut follower)), 0);
     }
-    assert_eq!(follower.poll_timeout(), None);
+    let watchdog = follower.poll_timeout().unwrap();
+    assert!(watchdog >= quiet && watchdog < quiet.saturating_add(LEADER_GRACE), "{watchdog:?}");
     // The leader's tab closes: the follower takes the loop over at the stored time, not before.
-    let next = leader.next_allowed().unwrap();
     let mut follower2 = Machine::new(&config(), 13);
     follower2.handle_role(T0, false);
     follower2.handle_start(T0, last_snapshot(&actions));
@@ -837,4 +839,58 @@ fn a_peer_snapshot_from_the_future_does_not_win_every_later_comparison() {
     m.handle_peer(at(2.0), genuine);
     let place = m.snapshot(at(2.0)).place.unwrap();
     assert_eq!(place.position, 12, "the genuine, later snapshot wins");
+}
+
+#[test]
+fn a_follower_takes_over_when_the_poller_goes_quiet_and_steps_back_when_it_speaks() {
+    let (mut leader, actions) = queued_machine(51, 30, 20);
+    let mut follower = Machine::new(&config(), 52);
+    follower.handle_role(T0, false);
+    follower.handle_start(T0, last_snapshot(&actions));
+    drain(&mut follower);
+    // The poller's tab is frozen: it holds the lock but sends nothing at its deadline.
+    let watchdog = follower.poll_timeout().unwrap();
+    follower.handle_timeout(watchdog);
+    let taken = drain(&mut follower);
+    assert_eq!(sends(&taken), 1, "the follower asks in its place");
+    assert!(watchdog > leader.next_allowed().unwrap(), "never before the schedule");
+    follower.handle_reply(watchdog, queued(25, 20));
+    drain(&mut follower);
+    // The poller wakes up and persists: the follower follows again.
+    leader.handle_timeout(watchdog);
+    let woke = last_snapshot(&drain(&mut leader)).unwrap();
+    follower.handle_peer(watchdog.saturating_add(Duration::from_millis(1)), woke);
+    drain(&mut follower);
+    let next = follower.poll_timeout().unwrap();
+    assert!(
+        next >= follower.next_allowed().unwrap().saturating_add(LEADER_GRACE),
+        "a follower again"
+    );
+}
+
+#[test]
+fn try_again_works_from_a_follower_tab() {
+    // The poller gave up (attempt limit); every tab shows "gave up". The user clicks in another tab.
+    let mut limited = config();
+    limited.max_attempts = Some(1);
+    let mut leader = Machine::new(&limited, 53);
+    leader.handle_start(T0, None);
+    drain(&mut leader);
+    leader.handle_reply(T0, Reply::Throttled { retry_after: None, malformed: false });
+    leader.handle_timeout(leader.next_allowed().unwrap());
+    drain(&mut leader);
+    let now = leader.next_allowed().unwrap();
+    leader.handle_reply(now, Reply::Throttled { retry_after: None, malformed: false });
+    let gave_up = last_snapshot(&drain(&mut leader)).unwrap();
+    assert_eq!(gave_up.status, Status::GaveUp);
+
+    let mut follower = Machine::new(&limited, 54);
+    follower.handle_role(now, false);
+    follower.handle_start(now, Some(gave_up.clone()));
+    drain(&mut follower);
+    let due = Timestamp::from_millis(gave_up.next_at);
+    assert!(!follower.view(now).retry_enabled || now >= due, "not before the schedule");
+    assert!(follower.view(due).retry_enabled, "enabled in the follower once due");
+    follower.handle_retry(due);
+    assert_eq!(sends(&drain(&mut follower)), 1, "the click in the follower sends");
 }

@@ -127,19 +127,7 @@ impl Driver {
     fn begin(self: &Rc<Self>) {
         let now = now();
         self.listen();
-        let weak = Rc::downgrade(self);
-        let tabs = Tabs::join(
-            self.store.key(),
-            Rc::new(move |leader| with(&weak, |d| d.handle(|m, now| m.handle_role(now, leader)))),
-        );
-        {
-            let mut machine = self.machine.borrow_mut();
-            if !matches!(tabs, Tabs::Alone) {
-                machine.handle_role(now, false); // until the election says otherwise
-            }
-            machine.handle_online(now, self.window.navigator().on_line());
-        }
-        *self.tabs.borrow_mut() = Some(tabs);
+        self.machine.borrow_mut().handle_online(now, self.window.navigator().on_line());
         if self.config.check == Check::Load {
             self.start_machine(now);
         }
@@ -183,6 +171,17 @@ impl Driver {
         if self.started.replace(true) {
             return;
         }
+        // Only now: a tab that never starts (data-check="submit", never submitted) must not
+        // hold the poller role that a tab which did start is waiting for.
+        let weak = Rc::downgrade(self);
+        let tabs = Tabs::join(
+            self.store.key(),
+            Rc::new(move |leader| with(&weak, |d| d.handle(|m, now| m.handle_role(now, leader)))),
+        );
+        if !matches!(tabs, Tabs::Alone) {
+            self.machine.borrow_mut().handle_role(now, false); // until the election says otherwise
+        }
+        *self.tabs.borrow_mut() = Some(tabs);
         self.guard.mark_buttons();
         let restored: Option<Snapshot> = self.store.load();
         let mut machine = self.machine.borrow_mut();
