@@ -1,4 +1,4 @@
-// Scenario 16 — the widget crashes mid-wait. With panic = "abort" a trap (or an exception
+// Scenario 18 — the widget crashes mid-wait. With panic = "abort" a trap (or an exception
 // thrown through the wasm) leaves the widget's state half-updated: overlay up, page inert,
 // submit guard active. The loader must notice and step aside as if the wasm had never loaded:
 // the overlay and the guard go, one console error says so, nothing more is sent, and the

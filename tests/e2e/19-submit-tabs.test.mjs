@@ -1,4 +1,4 @@
-// Scenario 17 — tabs that do not all take part. With data-check="submit" a tab that is only
+// Scenario 19 — tabs that do not all take part. With data-check="submit" a tab that is only
 // open (never submitted) must not hold the poller role; a tab whose poller went quiet (hung,
 // frozen in the background) or gave up must not wait forever; "try again" works in any tab.
 import assert from "node:assert/strict";
