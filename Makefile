@@ -8,7 +8,7 @@ TOOLS := $(CURDIR)/.tools
 export PATH := $(TOOLS)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: all setup setup-rust setup-browser setup-node build demo test test-native test-wasm test-size test-e2e sim loadtest clean
+.PHONY: all setup setup-rust setup-browser setup-node build demo test lint test-native test-wasm test-size test-e2e sim loadtest clean
 
 all: build
 
@@ -17,6 +17,7 @@ setup: setup-rust setup-node setup-browser
 # The wasm32 target and a wasm-bindgen-cli that matches Cargo.lock exactly.
 setup-rust:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@rustup component list --installed | grep -q '^clippy' && rustup component list --installed | grep -q '^rustfmt' || rustup component add clippy rustfmt
 	@want=$$(cargo metadata --format-version 1 --locked 2>/dev/null | python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="wasm-bindgen"))'); \
 	have=$$({ $(TOOLS)/bin/wasm-bindgen --version 2>/dev/null || true; } | awk '{print $$2}'); \
 	if [ "$$want" != "$$have" ]; then \
@@ -90,7 +91,14 @@ test-e2e: build | setup-node setup-browser
 	cargo build -p waitroom-gate
 	node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
 
-test: test-native test-wasm test-size test-e2e
+test: lint test-native test-wasm test-size test-e2e
+
+# Formatting (rustfmt.toml) and clippy with warnings as errors: natively for the workspace, and
+# on wasm32 for the widget, whose driver (src/web/) only exists there.
+lint: | setup-rust
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	cargo clippy -p waitroom --target wasm32-unknown-unknown --no-default-features --lib --test web --quiet -- -D warnings
 
 # Load test of the gate on loopback (wrk, nginx for comparison, memory, virtual users); about
 # 3 minutes. Results and how to read them: docs/loadtest.md.

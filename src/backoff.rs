@@ -126,6 +126,15 @@ impl Backoff {
         self.previous = self.base;
     }
 
+    /// Continues as if `attempt` delays had been produced since the last reset: a reload or
+    /// another tab resumes the backoff exactly where it stood, however far, without replaying
+    /// draws. Decorrelated jitter, which remembers its previous delay, takes the largest that
+    /// delay could have been.
+    pub fn resume(&mut self, attempt: u32) {
+        self.attempt = attempt;
+        self.previous = if attempt == 0 { self.base } else { self.exponential() };
+    }
+
     /// How many delays were produced since the last reset.
     pub fn attempt(&self) -> u32 {
         self.attempt

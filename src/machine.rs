@@ -715,10 +715,7 @@ impl Machine {
         self.next_at = Some(self.next_at.map_or(stored, |t| t.max(stored)));
         // Set the attempt count, not add to it: every peer snapshot would otherwise push the
         // backoff further towards its cap and its attempt limit.
-        self.backoff.reset();
-        for _ in 0..snapshot.attempt.min(64) {
-            let _ = self.backoff.next();
-        }
+        self.backoff.resume(snapshot.attempt);
         if let Some(p) = &snapshot.place {
             self.eta.observe(Timestamp::from_millis(p.at), p.position);
         }

@@ -894,3 +894,29 @@ fn try_again_works_from_a_follower_tab() {
     follower.handle_retry(due);
     assert_eq!(sends(&drain(&mut follower)), 1, "the click in the follower sends");
 }
+
+#[test]
+fn the_attempt_count_is_restored_exactly_beyond_64() {
+    let mut limited = config();
+    limited.max_attempts = Some(100);
+    let mut m = Machine::new(&limited, 61);
+    let snapshot = Snapshot {
+        ticket: None,
+        next_at: T0.as_millis(),
+        attempt: 99,
+        status: Status::Throttled,
+        place: None,
+        last_update: None,
+        saved_at: T0.as_millis(),
+    };
+    m.handle_start(T0, Some(snapshot));
+    assert_eq!(sends(&drain(&mut m)), 1);
+    m.handle_reply(T0, Reply::Throttled { retry_after: None, malformed: false });
+    assert_eq!(last_snapshot(&drain(&mut m)).unwrap().attempt, 100, "the 100th attempt");
+    let next = m.next_allowed().unwrap();
+    m.handle_timeout(next);
+    drain(&mut m);
+    m.handle_reply(next, Reply::Throttled { retry_after: None, malformed: false });
+    drain(&mut m);
+    assert_eq!(m.status(), &Status::GaveUp, "data-max-attempts=100 honoured across a reload");
+}
