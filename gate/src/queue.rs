@@ -8,16 +8,52 @@
 //! # How a ticket lives
 //!
 //! 1. A newcomer who finds the queue empty and a token in the bucket is admitted at once.
-//! 2. Otherwise it gets the next sequence number and a *told time*: when to come back. Told
-//!    times are handed out along a schedule cursor that advances by `(1 - a) / r` per newcomer,
-//!    where `r` is the admission rate and `a` the estimated no-show rate, so that the holders
-//!    who do come back arrive at about `r` per unit of time.
-//! 3. Coming back at (or up to 1 s before) its told time with a token available, the holder is
-//!    admitted. Without a token, it is told a new time along a retry cursor that spreads present
-//!    waiters at the admission rate. Coming back early changes nothing: same told time, same
-//!    place.
-//! 4. A holder who has not come back within `grace` after its told time is dropped; the tickets
-//!    behind it move up.
+//! 2. Otherwise it gets the next sequence number and a *told time*: when to come back, its
+//!    predicted turn. That is the *next free slot* at the end of the schedule: the schedule
+//!    cursor, which advances by `(1 - a) / r` per newcomer (`r` the admission rate, `a` the
+//!    no-show rate the cursor assumes), but never before the newcomer's turn as the current
+//!    estimate sees it, `now + (S + (1 - â) E + 1 - tokens) / r`, where `S` holders stand by
+//!    (below), `E` holders are *expected* (told, not back yet, not judged absent) and `â` is
+//!    the no-show estimate. So what was told while the estimate was lower is corrected for
+//!    everyone told after, rather than carried forward.
+//! 3. While the gate has judged nobody, `a` is at least [`STANDBY_HEDGE`] (fading out over
+//!    the first few hundred judgements): told times lean early rather than late, since a
+//!    holder told too late leaves a slot nobody can take, and one told too early only stands
+//!    by.
+//! 4. Coming back at (or up to 1 s before) its told time with a token available, the holder
+//!    is admitted. Coming back early changes nothing — same told time, same place — unless
+//!    the bucket is about to overflow because the holders told for now are absent: then the
+//!    *ready* holder present takes the slot, if nobody standing by is ahead of it.
+//! 5. Coming back on time and finding no token (the schedule over-booked), the holder *stands
+//!    by*: it is told the next free slot at the end of the schedule, exactly, one more
+//!    request. The deficit stops there. (Handing it the next token instead takes the slot of
+//!    the holder told for then, who finds no token either: one re-tell per holder until the
+//!    end of the queue, which is what the simulator showed for the earlier "retry cursor".)
+//! 6. A holder who has not come back within `grace` after its told time is dropped; the
+//!    tickets behind it move up.
+//!
+//! No told time ever moves earlier: a holder standing by is told a slot after every slot
+//! handed out so far, and an early visit keeps its told time (a proptest checks this).
+//!
+//! # In a shared store (Redis, Valkey)
+//!
+//! Every step is a few reads and writes of counters and sorted sets, so each `visit` is one
+//! short script (`EVAL`), atomic like the mutex here:
+//!
+//! | here | in the store |
+//! |---|---|
+//! | `tokens`, `refilled_at` | two fields of a hash, refilled on every call from the store's clock |
+//! | `schedule`, `last_told` | two fields of the same hash |
+//! | sequence numbers | `INCR` |
+//! | `order` (positions) | a sorted set of live tickets scored by number: `ZRANK` |
+//! | `standby_order` | a sorted set of tickets standing by: `ZCOUNT` below a number |
+//! | `expected` | a counter, `INCRBY ±1` on the transitions above |
+//! | ticket records | a hash per ticket (told time, generation, flags), with a TTL of `grace` |
+//! | `due` (checks, drops) | a sorted set scored by time, drained by whoever calls first |
+//! | no-show estimate | two fields (aged mean, count), updated at each check |
+//!
+//! The simulator measures this algorithm against a crowd that gives up (0 to 30 %) and
+//! arrives all at once (`waitroom-sim --sweep`, see `sim/README.md`).
 //!
 //! # After a restart
 //!
@@ -73,6 +109,13 @@ const PRIOR_SHOWS: f64 = 20.0;
 const ESTIMATE_WINDOW: f64 = 2_000.0;
 /// The no-show estimate is capped so that the schedule never collapses into "everyone now".
 const MAX_NO_SHOW_RATE: f64 = 0.9;
+/// The no-show rate the schedule cursor assumes while the gate has judged nobody yet: the top
+/// of the range a morning rush shows (0 to 30 % give up). It fades out linearly over the first
+/// [`SURE_AFTER`] judgements. A told time is never earlier than the holder's turn as the
+/// current estimate sees it, so the hedge only matters once the estimate rises above the prior.
+pub const STANDBY_HEDGE: f64 = 0.3;
+/// Judgements after which the hedge has faded out.
+const SURE_AFTER: f64 = 300.0;
 /// How many tickets of an earlier instance a queue restores, in the lane of sequence numbers
 /// just below [`QueueConfig::first_seq`]. Each costs about 40 bytes, allocated as they come back.
 pub const RESTORE_LANE: u64 = 65_536;
@@ -252,8 +295,11 @@ struct Ticket {
     /// Whether its holder has visited since the ticket was issued, on time or not: a slow
     /// poller (a 20 s refresh page) is present even if it comes back after the check.
     returned: bool,
-    /// Whether it has already reserved a slot in the schedule after finding no token.
-    retold: bool,
+    /// Expected: not yet back on time and not judged absent; counted at `1 - a` in turns.
+    expected: bool,
+    /// Standing by at the end of the schedule after finding no token on time: present, so no
+    /// early visitor behind it may take a spare token before it.
+    standby: bool,
 }
 
 /// What to do when a heap entry falls due.
@@ -324,10 +370,16 @@ pub struct Queue {
     /// The lane index given to each earlier ticket, so that it finds its place again.
     restored_from: HashMap<u64, usize>,
     due: BinaryHeap<Reverse<Due>>,
-    /// Schedule cursor C for newcomers' told times, in ms.
+    /// Schedule cursor C: the next free slot at the end of the schedule, in ms.
     schedule: f64,
-    /// Retry cursor R for holders who came on time and found no token, in ms.
-    retry: f64,
+    /// The latest slot handed out (to a newcomer or a holder standing by), in ms: a holder
+    /// standing by goes at least one gap after it, so that it never shares a slot.
+    last_told: f64,
+    /// Expected records (not yet back on time, not judged absent), lane included.
+    expected: u64,
+    /// 1 for each main record standing by, by slot like `order`; and the lane's count.
+    standby_order: Fenwick,
+    lane_standby: u64,
     /// Aged mean of no-show judgements (1 = no-show) and its effective count.
     no_show_mean: f64,
     judgements: f64,
@@ -373,7 +425,10 @@ impl Queue {
             restored_from: HashMap::new(),
             due: BinaryHeap::new(),
             schedule: now as f64,
-            retry: now as f64,
+            last_told: now as f64,
+            expected: 0,
+            standby_order: Fenwick::new(),
+            lane_standby: 0,
             no_show_mean: 0.0,
             judgements: 0.0,
             stats: QueueStats::default(),
@@ -496,6 +551,7 @@ impl Queue {
             + self.order.heap_bytes()
             + (self.lane_keys.capacity() + self.lane_live.capacity())
                 * std::mem::size_of::<(u64, u64)>()
+            + self.standby_order.heap_bytes()
             + self.restored_from.capacity() * 2 * std::mem::size_of::<u64>()
             + self.due.capacity() * std::mem::size_of::<Reverse<Due>>()
     }
@@ -566,7 +622,46 @@ impl Queue {
     fn push_record(&mut self, ticket: Ticket) -> usize {
         self.records.push(ticket);
         self.order.push(u32::from(ticket.state == State::Live));
+        self.standby_order.push(u32::from(ticket.standby));
+        self.expected += u64::from(ticket.expected);
         self.records.len() - 1
+    }
+
+    /// Marks a record as no longer expected (back on time, judged absent, admitted, dropped).
+    fn unexpect(&mut self, slot: Slot) {
+        let record = self.record_mut(slot);
+        if record.expected {
+            record.expected = false;
+            self.expected -= 1;
+        }
+    }
+
+    /// Puts a record in or out of the standby set.
+    fn set_standby(&mut self, slot: Slot, on: bool) {
+        if self.record(slot).standby == on {
+            return;
+        }
+        self.record_mut(slot).standby = on;
+        match slot {
+            Slot::Lane(_) if on => self.lane_standby += 1,
+            Slot::Lane(_) => self.lane_standby -= 1,
+            Slot::Main(i) => self.standby_order.add(i + 1, if on { 1 } else { -1 }),
+        }
+    }
+
+    /// Holders standing by ahead of `slot` (for a lane record, the whole lane's: the lane is
+    /// small and only lives after a restart).
+    fn standby_ahead(&self, slot: Slot) -> u64 {
+        match slot {
+            Slot::Lane(_) => self.lane_standby,
+            Slot::Main(i) => self.lane_standby + self.standby_order.prefix(i),
+        }
+    }
+
+    /// Holders standing by: came on time, found no token, and were told the next free slot
+    /// at the end of the schedule.
+    pub fn standing_by(&self) -> u64 {
+        self.lane_standby + self.standby_order.prefix(self.standby_order.len())
     }
 
     fn position(&self, slot: Slot) -> u64 {
@@ -597,10 +692,9 @@ impl Queue {
         if self.stats.live == 0 && self.take_token() {
             return Decision::Admitted { seq: None };
         }
-        // Never tell a time before the bucket can serve it: an empty queue with an empty
-        // bucket would otherwise send the first waiter back for nothing.
-        let told = self.schedule.max(self.token_ready_at(now));
-        self.schedule = told + (1.0 - self.scheduling_no_show_rate()) / self.rate;
+        let told = self.next_free_slot(now);
+        self.last_told = told;
+        self.schedule = told + (1.0 - self.telling_no_show_rate()) / self.rate;
         let seq = self.next_seq();
         let told_at = told.ceil() as u64;
         let i = self.push_record(Ticket {
@@ -609,7 +703,8 @@ impl Queue {
             state: State::Live,
             judged: false,
             returned: false,
-            retold: false,
+            expected: true,
+            standby: false,
         });
         self.stats.live += 1;
         self.stats.issued += 1;
@@ -619,6 +714,8 @@ impl Queue {
     }
 
     fn admit(&mut self, now: u64, slot: Slot) -> Decision {
+        self.unexpect(slot);
+        self.set_standby(slot, false);
         let record = self.record_mut(slot);
         record.state = State::Admitted;
         record.told_at = now;
@@ -634,37 +731,58 @@ impl Queue {
             // Early (a reload, a poller, a hostile client): same told time, same place — unless
             // the bucket is about to overflow because the holders told for now are absent and
             // this one is due within the bucket's span. Then the next present ticket takes the
-            // slot rather than letting capacity go to waste.
-            // Not a restored holder: its told time is its only promise after a restart.
+            // slot rather than letting capacity go to waste — but never ahead of a holder
+            // standing by, who was present first. Not a restored holder: its told time is its
+            // only promise after a restart.
             let horizon = self.config.burst / self.rate;
             let due_soon =
                 matches!(slot, Slot::Main(_)) && (ticket.told_at as f64) <= now as f64 + horizon;
-            if due_soon && self.tokens >= self.config.burst - 1.0 && self.take_token() {
+            if due_soon
+                && self.tokens >= self.config.burst - 1.0
+                && self.standby_ahead(slot) == 0
+                && self.take_token()
+            {
                 return self.admit(now, slot);
             }
             return self.queued(now, slot);
         }
+        self.unexpect(slot);
         if self.take_token() {
             return self.admit(now, slot);
         }
-        self.retell(now, slot);
+        self.stand_by(now, slot);
         self.queued(now, slot)
     }
 
-    /// A holder came on time and found no token: spread such holders at the admission rate.
-    fn retell(&mut self, now: u64, slot: Slot) {
+    /// The next free slot at the end of the schedule, in ms: the schedule cursor, but never
+    /// before the turn of someone behind everyone as the current estimate sees it (those
+    /// standing by, the expected holders but the share that will not show, then them), nor
+    /// before the bucket can serve it. So what was told while the estimate was lower, or
+    /// hedged, is corrected at once for everyone told after, rather than carried forward.
+    fn next_free_slot(&self, now: u64) -> f64 {
+        let ahead = self.standing_by() as f64 + (1.0 - self.no_show_rate()) * self.expected as f64;
+        let turn = now as f64 + (ahead + 1.0 - self.tokens).max(0.0) / self.rate;
+        self.schedule.max(turn).max(self.token_ready_at(now))
+    }
+
+    /// A holder came on time and found no token: the schedule over-booked. It stands by for the
+    /// next free slot at the end of the schedule, ahead of every later newcomer, and is told it
+    /// exactly: one more request for it, and the deficit stops here. (Handing it the next token
+    /// instead would take the slot of the holder told for then, who would find no token either:
+    /// one re-tell per holder until the end of the queue, as the simulator showed.)
+    fn stand_by(&mut self, now: u64, slot: Slot) {
         let gap = 1.0 / self.rate;
-        let told = self.retry.max(now as f64) + gap;
-        self.retry = told;
-        // Keep newcomers behind this holder (FIFO when the queue is short), and, the first time,
-        // reserve one more slot in the schedule: the schedule promised the bucket to others, and
-        // without the reservation a small over-estimate of no-shows would starve re-told holders.
-        let reserve = if self.record(slot).retold { 0.0 } else { gap };
-        self.schedule = (self.schedule + reserve).max(told + gap);
+        let told = self
+            .schedule
+            .max(self.last_told + gap)
+            .max(now as f64 + gap)
+            .max(self.record(slot).told_at as f64);
+        self.schedule = told + gap;
+        self.last_told = told;
+        self.set_standby(slot, true);
         let grace = duration_millis(self.config.grace);
         let seq = self.seq_of(slot);
         let record = self.record_mut(slot);
-        record.retold = true;
         record.told_at = told.ceil() as u64;
         record.generation = record.generation.wrapping_add(1);
         let due = Due {
@@ -698,7 +816,8 @@ impl Queue {
             state: State::Live,
             judged: true,
             returned: true,
-            retold: false,
+            expected: false,
+            standby: false,
         });
         self.restored_from.insert(earlier_seq, j);
         let slot = Slot::Lane(j);
@@ -722,6 +841,14 @@ impl Queue {
             eta: return_in,
             advance_per_minute: self.config.admit_per_minute / (1.0 - self.no_show_rate()),
         }
+    }
+
+    /// The no-show rate the schedule cursor assumes: [`Queue::scheduling_no_show_rate`], or while
+    /// the gate is still unsure, at least [`STANDBY_HEDGE`] fading out over [`SURE_AFTER`]
+    /// judgements.
+    fn telling_no_show_rate(&self) -> f64 {
+        let unsure = (1.0 - self.judgements / SURE_AFTER).max(0.0);
+        self.scheduling_no_show_rate().max(STANDBY_HEDGE * unsure)
     }
 
     /// The no-show rate the schedule assumes: the estimate less half its standard error.
@@ -779,11 +906,15 @@ impl Queue {
         }
         match due.kind {
             Kind::Check => {
+                // Not back on time: no longer expected (if it comes late, it is still served).
+                self.unexpect(slot);
                 let drop_at = record.told_at + duration_millis(self.config.grace);
                 let next = Due { at: drop_at.max(now), kind: Kind::Drop, ..due };
                 self.due.push(Reverse(next));
             }
             Kind::Drop => {
+                self.unexpect(slot);
+                self.set_standby(slot, false);
                 self.record_mut(slot).state = State::Dropped;
                 self.leave_order(slot);
                 self.stats.dropped += 1;
@@ -823,6 +954,7 @@ impl Queue {
             self.head = 0;
             let live = self.records.iter().map(|r| u32::from(r.state == State::Live));
             self.order.rebuild(live);
+            self.standby_order.rebuild(self.records.iter().map(|r| u32::from(r.standby)));
         }
         false
     }
@@ -994,19 +1126,51 @@ mod tests {
     }
 
     #[test]
-    fn a_holder_on_time_without_a_token_is_retold_behind_the_others_present() {
+    fn a_holder_on_time_without_a_token_stands_by_at_the_end_and_the_deficit_stops_there() {
         let mut queue = one_per_second();
         queue.visit(at(0), Visit::Fresh);
         let (a, _, _) = queued(queue.visit(at(0), Visit::Fresh)); // told at 1 s
         let (b, _, _) = queued(queue.visit(at(0), Visit::Fresh)); // told at 2 s
-                                                                  // A stranger takes the 1 s token; `a` finds the bucket empty and is told 1 s later.
+        let (c, _, _) = queued(queue.visit(at(0), Visit::Fresh)); // told at 3 s
+                                                                  // A stranger takes the 1 s token: `a` finds the bucket empty and stands by for the next
+                                                                  // free slot, after `c`'s, told exactly when.
         assert!(queue.admit_anonymous(at(1000)));
         let (_, position, back) = queued(queue.visit(at(1000), Visit::Ticket(a)));
-        assert_eq!((position, back), (1, Duration::from_secs(1)));
-        assert_eq!(queue.visit(at(2000), Visit::Ticket(a)), Decision::Admitted { seq: Some(a) });
-        // `b` then finds no token either, and is told to come at 3 s.
-        assert_eq!(queued(queue.visit(at(2000), Visit::Ticket(b))).2, Duration::from_secs(1));
-        assert_eq!(queue.stats().retold, 2);
+        assert_eq!((position, back), (1, Duration::from_secs(3)));
+        assert_eq!(queue.standing_by(), 1);
+        // `b` and `c` keep their slots: nobody else is re-told.
+        for (seq, second) in [(b, 2), (c, 3)] {
+            let now = at(second * 1000);
+            assert_eq!(queue.visit(now, Visit::Ticket(seq)), Decision::Admitted { seq: Some(seq) });
+        }
+        assert_eq!(queue.visit(at(4000), Visit::Ticket(a)), Decision::Admitted { seq: Some(a) });
+        // The next newcomer comes after the slot `a` took.
+        assert_eq!(queued(queue.visit(at(4000), Visit::Fresh)).2, Duration::from_secs(1));
+        assert_eq!((queue.stats().retold, queue.standing_by()), (1, 0));
+    }
+
+    #[test]
+    fn a_ready_pupil_is_never_admitted_ahead_of_an_earlier_one_standing_by() {
+        // Bucket of 2, one token a second: `x` told for 1 s, `j` 2 s, `k` 3 s, `l` 4 s, `m` 5 s.
+        let run = |j_stands_by: bool| {
+            let mut queue = Queue::new(QueueConfig::new(60.0).with_burst(2.0), at(0));
+            queue.visit(at(0), Visit::Fresh);
+            queue.visit(at(0), Visit::Fresh);
+            let seqs: Vec<u64> =
+                (0..5).map(|_| queued(queue.visit(at(0), Visit::Fresh)).0).collect();
+            let (j, m) = (seqs[1], seqs[4]);
+            if j_stands_by {
+                // Strangers take both tokens at 2 s; `j`, on time, finds none and stands by.
+                assert!(queue.admit_anonymous(at(2000)) && queue.admit_anonymous(at(2000)));
+                let (_, _, back) = queued(queue.visit(at(2000), Visit::Ticket(j)));
+                assert_eq!(back, Duration::from_secs(4), "the next free slot, after `m`'s");
+            }
+            // At 3.5 s the bucket holds a spare token (`x` and `k` are absent) and `m`, due at
+            // 5 s, is present early: it may take the token only if nobody present came first.
+            queue.visit(at(3_500), Visit::Ticket(m))
+        };
+        assert!(matches!(run(false), Decision::Admitted { .. }), "the spare token is taken");
+        assert!(matches!(run(true), Decision::Queued { .. }), "`j` stood by first");
     }
 
     #[test]
@@ -1024,6 +1188,70 @@ mod tests {
         );
         assert_eq!(queue.stats().admitted, 2);
         assert!(!queue.admit_anonymous(at(1100)), "the revisit must not have refilled or spent");
+    }
+
+    mod told_times {
+        use std::collections::HashMap;
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// What a crowd may do at each step: wait, arrive, come back with the `k`-th ticket
+        /// issued, or be a stranger taking a token.
+        #[derive(Debug, Clone)]
+        enum Step {
+            Wait(u64),
+            Arrive,
+            Back(usize),
+            Stranger,
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                (0u64..4_000).prop_map(Step::Wait),
+                Just(Step::Arrive),
+                any::<usize>().prop_map(Step::Back),
+                Just(Step::Stranger),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn nobody_is_ever_told_to_come_back_earlier_than_before(
+                steps in proptest::collection::vec(step(), 1..400),
+                burst in 1u32..5,
+                per_minute in prop_oneof![Just(60.0), Just(600.0), Just(6_000.0)],
+            ) {
+                let config = QueueConfig::new(per_minute).with_burst(f64::from(burst));
+                let mut queue = Queue::new(config, at(0));
+                let mut now = 0;
+                let mut issued: Vec<u64> = Vec::new();
+                let mut told: HashMap<u64, u64> = HashMap::new();
+                let mut last_newcomer_told = 0;
+                for step in steps {
+                    let visit = match step {
+                        Step::Wait(ms) => { now += ms; continue; }
+                        Step::Stranger => { queue.admit_anonymous(at(now)); continue; }
+                        Step::Arrive => Visit::Fresh,
+                        Step::Back(_) if issued.is_empty() => continue,
+                        Step::Back(k) => Visit::Ticket(issued[k % issued.len()]),
+                    };
+                    if let Decision::Queued { seq, return_in, .. } = queue.visit(at(now), visit) {
+                        let at_ms = now + duration_millis(return_in);
+                        if let Some(&before) = told.get(&seq) {
+                            prop_assert!(at_ms >= before, "{seq}: told {at_ms} after {before}");
+                        } else {
+                            // A new place: newcomers are told in their queue order.
+                            prop_assert!(at_ms >= last_newcomer_told, "{seq} told before the last newcomer");
+                            last_newcomer_told = at_ms;
+                            issued.push(seq);
+                        }
+                        told.insert(seq, at_ms);
+                    }
+                }
+            }
+        }
     }
 
     /// Microseconds since the epoch at `at(0)`: what the gate passes as the first number.
