@@ -102,12 +102,15 @@ TICKS_PER_SECOND=$(getconf CLK_TCK)
 
 # Runs wrk against $2 and prints one table row: requests/s, p50, p99, max, requests, non-2xx,
 # socket errors, and the server's CPU time per request (the processes given after the URL).
+# With BENCH_COOKIE set, every request carries it (the browser cookie a ticket is bound to).
 bench() {
   local name=$1 url=$2 out="$work/wrk.$gates.$1" before after
+  local cookie=()
+  [ -n "${BENCH_COOKIE:-}" ] && cookie=(-H "Cookie: $BENCH_COOKIE")
   shift 2
   before=$(cpu_ticks "$@")
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s --latency \
-    -H 'Accept: application/json' "$url" >"$out"
+    -H 'Accept: application/json' "${cookie[@]}" "$url" >"$out"
   after=$(cpu_ticks "$@")
   awk -v name="$name" -v ticks=$((after - before)) -v hz="$TICKS_PER_SECOND" '
     /Requests\/sec:/ { rps = $2 }
@@ -146,12 +149,16 @@ stop "$GATE_PID"
 start_gate
 ticket=""
 for _ in 1 2 3; do
-  # The first visitor takes the bucket's one token; the next is queued and gets a ticket.
-  ticket=$(curl -s --max-time 5 -H 'Accept: application/json' "$GATE_URL/waitroom/status" | json_field ticket)
+  # The first visitor takes the bucket's one token; the next is queued and gets a ticket,
+  # bound to the waitroom_id cookie it is given with it: the polls send both back.
+  reply=$(curl -s --max-time 5 -D "$work/headers" -H 'Accept: application/json' "$GATE_URL/waitroom/status")
+  ticket=$(json_field ticket <<<"$reply")
   [ -n "$ticket" ] && break
 done
 [ -n "$ticket" ] || { log "no ticket from the gate"; exit 1; }
-ticket_row=$(bench "gate, poll with a ticket" "$GATE_URL/waitroom/status?ticket=$ticket" "$GATE_PID")
+browser_cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: \(waitroom_id=[^;]*\).*/\1/p' "$work/headers" | head -n 1)
+[ -n "$browser_cookie" ] || { log "no waitroom_id cookie from the gate"; exit 1; }
+ticket_row=$(BENCH_COOKIE=$browser_cookie bench "gate, poll with a ticket" "$GATE_URL/waitroom/status?ticket=$ticket" "$GATE_PID")
 stop "$GATE_PID"
 
 # (b) nginx, same machine, same wrk settings.
@@ -178,7 +185,7 @@ http {
       default_type application/json;
       add_header Retry-After 60 always;
       add_header Cache-Control no-store always;
-      return 503 '{"state":"queued","ticket":"t1.2.1700000000.1700006120.qkO2Xz3mQ0y1C3Vh0sR8bqJ1vN9k8yHj8Jp3cD0eFf0","position":1,"eta_seconds":6000,"retry_after_ms":6000000,"advance_per_minute":0.01}';
+      return 503 '{"state":"queued","ticket":"t2.1796017910702000.1700000000.1700006120.1700006000000.Qm9vYmFyYmF6cXV4cXV1eA.qkO2Xz3mQ0y1C3Vh0sR8bqJ1vN9k8yHj8Jp3cD0eFf0","position":1,"eta_seconds":6000,"retry_after_ms":6000000,"advance_per_minute":0.01}';
     }
   }
 }
