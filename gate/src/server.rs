@@ -981,6 +981,36 @@ mod tests {
     }
 
     #[test]
+    fn a_thousand_replays_of_an_admitted_ticket_give_one_pass_and_take_one_admission() {
+        let clock = Arc::new(AtomicU64::new(1_700_000_000_000));
+        let hand = clock.clone();
+        let mut config = GateConfig::new(b"0123456789abcdef0123456789abcdef".to_vec());
+        config.burst = Some(1.0);
+        config.clock = Arc::new(move || Timestamp::from_millis(hand.load(Ordering::SeqCst)));
+        let state = GateState::new(config);
+        let now = || state.now();
+        assert_eq!(state.answer(now(), None).status, 200);
+        let StatusReply::Queued(queued) = state.answer(now(), None).body else { panic!() };
+        clock.fetch_add(1_000, Ordering::SeqCst);
+        let StatusReply::Admitted(admitted) = state.answer(now(), Some(&queued.ticket)).body else {
+            panic!("on time with a token")
+        };
+        let admissions = state.with_queue(|queue| queue.stats().admitted);
+        assert_eq!(admissions, 2);
+        // As fast as a script can: all within the same millisecond.
+        for k in 0..1000 {
+            let StatusReply::Admitted(again) = state.answer(now(), Some(&queued.ticket)).body
+            else {
+                panic!("replay {k} not admitted")
+            };
+            assert_eq!(again.pass, admitted.pass);
+        }
+        assert_eq!(state.with_queue(|queue| queue.stats().admitted), admissions);
+        // The bucket was not touched either: the next newcomer finds it as the admission left it.
+        assert!(matches!(state.answer(now(), None).body, StatusReply::Queued(_)));
+    }
+
+    #[test]
     fn bad_escapes_anywhere_in_the_query_are_not_an_error() {
         assert_eq!(ticket_param(Some("%zz=1")), Ok(None));
         assert_eq!(ticket_param(Some("%zz=1&ticket=t1")), Ok(Some("t1".into())));
