@@ -48,7 +48,10 @@ DOWNLOADS := www/waitroom.js $(PKG)/waitroom.js $(PKG)/waitroom_bg.wasm
 # with every cut so the download can only shrink. See docs/size.md for where the bytes go.
 SIZE_BUDGET_GZIP_KIB := 56
 
+# Precompressed copies (.br, .gz) beside each download, for the gate's --www and nginx's
+# brotli_static / gzip_static (README: Deploying the files).
 build: $(PKG)/waitroom_bg.wasm
+	@node scripts/precompress.mjs $(DOWNLOADS)
 	@node scripts/sizes.mjs $(DOWNLOADS)
 
 $(PKG)/waitroom_bg.wasm: $(WIDGET_SRC) | setup-rust setup-node

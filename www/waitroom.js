@@ -34,9 +34,12 @@
   addEventListener("error", crashed);
   addEventListener("unhandledrejection", crashed);
 
+  // The .wasm is fetched while the glue loads, not after it: one round trip less (2 s on slow 3G).
+  var wasm = fetch(new URL("waitroom_bg.wasm", pkg));
+  wasm.catch(function () {}); // reported through the glue's init below
   import(new URL("waitroom.js", pkg).href)
     .then(function (glue) {
-      return glue.default({ module_or_path: new URL("waitroom_bg.wasm", pkg) }).then(function () { glue.start(script); });
+      return glue.default({ module_or_path: wasm }).then(function () { glue.start(script); });
     })
     .catch(function (e) {
       // Typically pkg/ not deployed (404), or a CSP without 'wasm-unsafe-eval'; or a trap in start.

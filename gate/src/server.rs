@@ -628,9 +628,14 @@ pub fn app(state: Arc<GateState>) -> Router {
 
 /// `service` (a file service for `dir`) behind [`static_files::guard`]: no dotfile, no symlink
 /// out of `dir`.
+///
+/// Precompressed siblings are served when the browser accepts them: `file.br`, else
+/// `file.gz`, with `Content-Encoding` and the original `Content-Type` (`make build` writes them
+/// next to the widget's files), so every pupil downloads the compressed sizes of the README,
+/// with no compression work per request.
 pub fn static_files(dir: &std::path::Path, service: ServeDir) -> Router {
     Router::new()
-        .fallback_service(service)
+        .fallback_service(service.precompressed_br().precompressed_gzip())
         .layer(middleware::from_fn_with_state(Root::new(dir), static_files::guard))
 }
 

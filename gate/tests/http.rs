@@ -643,3 +643,34 @@ async fn static_files_are_served_from_www() {
     assert_eq!(gate.get("/waitroom/nope").await.status(), StatusCode::NOT_FOUND);
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test]
+async fn precompressed_files_are_served_to_browsers_that_accept_them() {
+    let dir = std::env::temp_dir().join(format!("waitroom-gate-br-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("w.js"), "plain").unwrap();
+    std::fs::write(dir.join("w.js.br"), "brotli bytes").unwrap();
+    std::fs::write(dir.join("w.js.gz"), "gzip bytes").unwrap();
+    let gate = start_with(|config| config.www = Some(dir.clone())).await;
+    let get = |encoding: Option<&'static str>| {
+        let request = gate.client.get(format!("{}/w.js", gate.url));
+        let request = match encoding {
+            Some(e) => request.header("accept-encoding", e),
+            None => request,
+        };
+        async move { request.send().await.unwrap() }
+    };
+    for (accept, encoding, body) in [
+        (Some("gzip, deflate, br"), Some("br"), "brotli bytes"),
+        (Some("gzip"), Some("gzip"), "gzip bytes"),
+        (None, None, "plain"),
+    ] {
+        let reply = get(accept).await;
+        assert_eq!(reply.status(), StatusCode::OK);
+        let header = |name: &str| reply.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(header("content-encoding").as_deref(), encoding, "{accept:?}");
+        assert_eq!(header("content-type").as_deref(), Some("text/javascript"), "{accept:?}");
+        assert_eq!(reply.text().await.unwrap(), body, "{accept:?}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
