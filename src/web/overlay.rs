@@ -67,8 +67,12 @@ impl Overlay {
             parent.append_child(&e)?;
             Ok(e)
         };
-        let scrim = document.create_element("div")?;
+        let scrim: HtmlElement = document.create_element("div")?.unchecked_into();
         scrim.set_class_name("scrim");
+        // A manual popover: shown in the browser's top layer, above anything the host page
+        // paints (a banner at z-index 2147483647 !important included), and never dismissed by
+        // Escape or a click outside. Focus and inertness stay ours (APG dialog pattern).
+        scrim.set_attribute("popover", "manual")?;
         root.append_child(&scrim)?;
         let card = el(&scrim, "div", "card")?;
         card.set_attribute("role", "dialog")?;
@@ -104,6 +108,8 @@ impl Overlay {
         let on_retry = EventListener::new(&retry, "click", move |_| on_retry());
         let focus_before = document.active_element().and_then(|e| e.dyn_into::<HtmlElement>().ok());
         body.append_child(&host)?;
+        // Browsers without popovers keep the scrim's own z-index.
+        let _ = scrim.show_popover();
         let inerted = make_inert_except(&body, &host);
         let _ = heading.unchecked_ref::<HtmlElement>().focus();
         Ok(Overlay {

@@ -7,7 +7,7 @@ import { after, test } from "node:test";
 
 import { events, launch, newContext, openPage, overlay, sleep, snapshot, until } from "./lib/browser.mjs";
 import { cleanup } from "./lib/cleanup.mjs";
-import { admitted, json, startServer, text } from "./lib/server.mjs";
+import { admitted, json, queued, startServer, text } from "./lib/server.mjs";
 
 after(cleanup);
 
@@ -108,4 +108,25 @@ test("Hostile and malformed replies: a 302 to another origin that allows CORS an
   assert.ok(["unavailable", "throttled"].includes(wr.states.at(-1)?.phase), `a clear state (got ${wr.states.at(-1)?.phase})`);
   assert.ok(server.hits("/gate").length >= 2, "retries continue");
   assert.equal(evil.log.length, 0, "the other origin heard nothing");
+});
+
+// A host page whose banners sit at the highest z-index, with !important, added after the
+// overlay: the overlay lives in the browser's top layer (a manual popover), so nothing the page
+// paints can cover the dialog.
+test("Hostile and malformed replies: a banner at z-index 2147483647 !important cannot cover the overlay", { timeout: 30_000 }, async (t) => {
+  const server = await startServer();
+  server.page("/login", { gate: "/gate" }).route("/gate", (req, res) => queued(res));
+  const browser = await launch();
+  const page = await openPage(await newContext(browser), `${server.url}/login`);
+  await until(async () => (await overlay(page))?.position, { what: "queued" });
+  const covered = await page.evaluate(() => {
+    const banner = document.createElement("div");
+    banner.setAttribute("style", "position: fixed !important; inset: 0 !important; z-index: 2147483647 !important; background: red !important");
+    banner.textContent = "Bandeau";
+    document.body.append(banner);
+    const points = [[0.5, 0.5], [0.1, 0.1], [0.5, 0.2], [0.9, 0.9]];
+    return points.map(([x, y]) => document.elementFromPoint(innerWidth * x, innerHeight * y)?.localName);
+  });
+  t.diagnostic(`what is on top: ${covered.join(", ")}`);
+  assert.deepEqual(covered, covered.map(() => "waitroom-overlay"), "the overlay, everywhere on screen");
 });
