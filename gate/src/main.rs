@@ -55,7 +55,7 @@ struct Args {
     /// Close the gate: every status reply is "closed" with this message.
     #[arg(long)]
     closed: Option<String>,
-    /// Most tickets waiting at once (about 46 bytes each); past it a newcomer is asked, in
+    /// Most tickets waiting at once (about 50 bytes each); past it a newcomer is asked, in
     /// French, to come back in 2 minutes, and takes no place.
     #[arg(long, default_value_t = server::DEFAULT_MAX_QUEUE)]
     max_queue: u64,
@@ -184,9 +184,8 @@ fn run(args: Args) -> Result<(), String> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let listener =
+            listen(args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         // On stdout, flushed, for scripts and tests that start the gate on port 0.
         println!("listening on http://{addr}");
@@ -209,6 +208,22 @@ fn run(args: Args) -> Result<(), String> {
             }
         }
     })
+}
+
+/// Connections the kernel may hold for the gate before it accepts them (capped by
+/// `net.core.somaxconn`). Above tokio's 1 024: when a flood of connections keeps the gate at
+/// its connection limit, the attackers waiting to be accepted must not fill the queue, or the
+/// kernel drops a real client's SYN and it waits a second to try again.
+const LISTEN_BACKLOG: u32 = 4_096;
+
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// The process's soft limit on open descriptors (`ulimit -n`), if it has one.
