@@ -6,7 +6,10 @@
 #   (b) nginx answering `return 503` with a small JSON body, same wrk settings, same run: the
 #       ceiling of this machine for a trivial HTTP reply;
 #   (c) the gate's memory (VmRSS) idle and with LOADTEST_TICKETS live tickets;
-#   (d) waitroom-load: virtual users running the widget's state machine against the gate.
+#   (d) waitroom-load: virtual users running the widget's state machine against the gate;
+#   (e) attacks (scripts/attack.sh): a one-address flood of a million requests, a many-address
+#       flood, slow-header and idle-connection floods under `ulimit -n 1024`, a school behind
+#       one NAT. LOADTEST_ATTACKS=0 skips them.
 #
 # Installs wrk and nginx from Debian when missing. Everything it starts is killed on exit.
 # Knobs (environment): LOADTEST_DURATION (10s), LOADTEST_THREADS (2), LOADTEST_CONNECTIONS (64),
@@ -24,10 +27,11 @@ SLOW_RATE=0.01
 
 log() { printf '%s\n' "loadtest: $*" >&2; }
 
-if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
-  log "installing wrk and nginx from Debian"
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null || ! command -v python3 >/dev/null \
+  || ! command -v curl >/dev/null; then
+  log "installing wrk, nginx, curl and python3 from Debian"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx curl >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx curl python3 >/dev/null
 fi
 
 work=$(mktemp -d /tmp/waitroom-loadtest.XXXXXX)
@@ -56,7 +60,7 @@ start_gate() {
   gates=$((gates + 1))
   local out="$work/gate.$gates.out"
   WAITROOM_SECRET=loadtest-secret-loadtest-secret-0123456789 RUST_LOG=warn \
-    "$GATE_BIN" --listen 127.0.0.1:0 --admit-per-minute "$SLOW_RATE" --burst 1 >"$out" 2>"$out.err" &
+    "$GATE_BIN" --listen 127.0.0.1:0 --admit-per-minute "$SLOW_RATE" --burst 1 "$@" >"$out" 2>"$out.err" &
   GATE_PID=$!
   started+=("$GATE_PID")
   for _ in $(seq 100); do
@@ -143,7 +147,8 @@ OTHERS=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 5 {printf "%s%s (%s%%)", s
 
 # (a) The gate's status endpoint.
 log "(a) gate throughput, ${DURATION} per case"
-start_gate
+# wrk is one address: lift its cap on places, so that every fresh request is queued and signed.
+start_gate --max-per-address 9000000 --max-queue 9000000
 fresh_row=$(bench "gate, fresh visitor (signs a ticket)" "$GATE_URL/waitroom/status" "$GATE_PID")
 stop "$GATE_PID"
 start_gate
@@ -204,7 +209,8 @@ stop "$NGINX_PID"
 
 # (c) Memory, idle and with $TICKETS live tickets.
 log "(c) gate memory with $TICKETS live tickets"
-start_gate
+# wrk is one address: lift the caps (one address's places, the queue's size) for this measure.
+start_gate --max-per-address 9000000 --max-queue 9000000
 sleep 0.5
 idle_rss=$(rss_kib "$GATE_PID")
 per_thread=$(( (TICKETS + THREADS - 1) / THREADS ))
@@ -257,6 +263,12 @@ default_run=$("$LOAD_BIN")
 log "(d) waitroom-load, stampede (2000 users over 5 s, 3000/min)"
 stampede_run=$("$LOAD_BIN" --users 2000 --arrival-window 5 --admit-per-minute 3000)
 
+attacks=""
+if [ "${LOADTEST_ATTACKS:-1}" != 0 ]; then
+  log "(e) attacks"
+  attacks=$(GATE_BIN="$GATE_BIN" bash scripts/attack.sh)
+fi
+
 per_ticket=$(awk -v a="$idle_rss" -v b="$full_rss" -v n="${live:-0}" 'BEGIN {if (n > 0) printf "%.0f", (b - a) * 1024 / n; else print "?"}')
 cat <<EOF
 
@@ -264,7 +276,7 @@ cat <<EOF
 
 Machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo); load average before the run: $LOAD_BEFORE, CPU busy over the second before: ${BUSY_BEFORE} %; processes above 5 % CPU (lifetime) at the start: ${OTHERS:-none}.
 wrk ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION} per case, on the same cores as the server it measures.
-Gate: native profile (opt-level 3), \`--admit-per-minute $SLOW_RATE --burst 1\` (every fresh visitor is queued), RUST_LOG=warn.
+Gate: native profile (opt-level 3), \`--admit-per-minute $SLOW_RATE --burst 1\` (every fresh visitor is queued), RUST_LOG=warn; for the fresh-visitor case and the memory fill, which come from one address, also \`--max-per-address 9000000 --max-queue 9000000\`.
 
 ### (a, b) Status endpoint throughput
 
@@ -287,4 +299,5 @@ $nginx_row
 $default_run
 
 $stampede_run
+$attacks
 EOF

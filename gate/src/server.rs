@@ -66,7 +66,7 @@ use crate::token::{Binding, PassVerifier, Signer};
 
 /// Longest ticket accepted in the query string, in bytes (a real one is under 100).
 pub const MAX_TICKET_LEN: usize = 512;
-/// Default cap on the tickets waiting: about 48 MiB of queue (46 bytes a ticket, measured by
+/// Default cap on the tickets waiting: about 52 MiB of queue (50 bytes a ticket, measured by
 /// `make loadtest`), 8 h 20 min of waiting at 2 000 admissions a minute.
 pub const DEFAULT_MAX_QUEUE: u64 = 1_000_000;
 /// Name of the cookie that carries the pass.
