@@ -674,3 +674,22 @@ async fn precompressed_files_are_served_to_browsers_that_accept_them() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test]
+async fn a_pass_survives_a_restart_with_the_same_secret_for_its_own_browser_only() {
+    let before = start().await;
+    let StatusReply::Admitted(admitted) = before.status(None).await.body else { panic!() };
+    let id = before.cookie("waitroom_id").unwrap();
+    let (pupil, jar) = (before.client.clone(), before.jar.clone());
+    let restarted_at = before.now() + 10_000;
+    before.stop().await;
+
+    let mut after = start_at(restarted_at, |_| {}).await;
+    (after.client, after.jar) = (pupil, jar);
+    let (_, reply) = after.verify(&verify_body(&admitted.pass, Some(&id), false)).await;
+    assert_eq!(reply["valid"], true, "{reply}");
+    assert_eq!(reply["expires_in"], 290);
+    assert_eq!(after.get(AUTH_PATH).await.status(), StatusCode::NO_CONTENT);
+    let (_, reply) = after.verify(&verify_body(&admitted.pass, None, false)).await;
+    assert_eq!(reply["valid"], false);
+}
