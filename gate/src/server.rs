@@ -315,6 +315,17 @@ impl GateState {
         self.answer_from(now, ticket, None, self.in_process, true)
     }
 
+    /// [`GateState::answer`] for an in-process client at address `client`, whose places are
+    /// counted and capped like a browser's: for drivers that model a flood (the simulator).
+    pub fn answer_at_address(
+        &self,
+        now: Timestamp,
+        ticket: Option<&str>,
+        client: ClientKey,
+    ) -> StatusAnswer {
+        self.answer_from(now, ticket, Some(client), self.in_process, true)
+    }
+
     /// What `GET /waitroom/status` answers at `now` to a request from `client` (whose places
     /// are counted and capped at [`GateConfig::max_per_address`], see [`crate::fairness`];
     /// `None`, for in-process clients, is not limited), from the browser whose `waitroom_id`

@@ -25,6 +25,15 @@ use waitroom_gate::queue::{Decision, Queue, QueueStats, Visit};
 use waitroom_gate::server::{GateState, StatusAnswer};
 
 use crate::calendar::Calendar;
+
+/// Time between two requests of the flooding address: 1 000 a second.
+const FLOOD_GAP_MS: u64 = 1;
+
+/// The flooding address (a documentation address): the pupils are in-process clients, each
+/// its own.
+fn flood_address() -> waitroom_gate::fairness::ClientKey {
+    waitroom_gate::fairness::ClientKey::of(std::net::Ipv4Addr::new(203, 0, 113, 66).into())
+}
 use crate::scenario::{Crowd, Latency, Scenario, T0};
 use crate::server::{classify_answer, gate, plain_reply};
 use crate::strategy::{Client, Server, Strategy};
@@ -89,6 +98,8 @@ enum Kind {
     Reply,
     /// A user gives up.
     Abandon,
+    /// The flooding address sends one more fresh request (`waitroom-native-flood`).
+    Flood,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -252,6 +263,9 @@ impl Sim<'_> {
                 self.push(leaves, Kind::Abandon, user);
             }
         }
+        if self.out.strategy == Strategy::WaitroomNativeFlood {
+            self.push(0, Kind::Flood, 0);
+        }
         while self.unresolved > 0 {
             let Some((at, event)) = self.events.pop() else {
                 break;
@@ -272,6 +286,7 @@ impl Sim<'_> {
             let user = event.user as usize;
             match event.kind {
                 Kind::AtServer => self.at_server(user, at),
+                Kind::Flood => self.flood(at),
                 Kind::Abandon => {
                     if self.out.fate[user] == Fate::Waiting {
                         self.out.fate[user] = Fate::Abandoned;
@@ -302,6 +317,19 @@ impl Sim<'_> {
                     self.drain(user, at);
                 }
             }
+        }
+    }
+
+    /// One fresh request from the flooding address, which never comes back; the next one
+    /// [`FLOOD_GAP_MS`] later, until the last pupil has arrived. Not counted among the pupils'
+    /// requests.
+    fn flood(&mut self, at: u64) {
+        if let Backend::Gate(gate) = &self.backend {
+            gate.answer_at_address(stamp(at), None, flood_address());
+        }
+        let last_arrival = self.crowd.arrival.last().copied().unwrap_or(0);
+        if at + FLOOD_GAP_MS <= last_arrival {
+            self.push(at + FLOOD_GAP_MS, Kind::Flood, 0);
         }
     }
 

@@ -26,6 +26,10 @@ pub enum Strategy {
     /// The waitroom state machine, native protocol, against the reference gate's queue: one
     /// request to get a place and a time to come back, one to come in.
     WaitroomNative,
+    /// [`Strategy::WaitroomNative`] while one address floods the gate with fresh requests
+    /// (1 000 a second through the arrival window, never coming back): what the gate's cap on
+    /// places per address leaves of the pupils' waits.
+    WaitroomNativeFlood,
 }
 
 /// Which server a strategy talks to. Both are the gate's [`waitroom_gate::queue::Queue`]: the
@@ -74,7 +78,7 @@ pub enum Client {
 
 impl Strategy {
     /// Every strategy, in the order of the report.
-    pub const ALL: [Strategy; 7] = [
+    pub const ALL: [Strategy; 8] = [
         Strategy::NaiveReload,
         Strategy::Refresh20s,
         Strategy::Poll3s,
@@ -82,6 +86,7 @@ impl Strategy {
         Strategy::DecorrelatedJitter,
         Strategy::WaitroomHttp,
         Strategy::WaitroomNative,
+        Strategy::WaitroomNativeFlood,
     ];
 
     /// Its name on the command line and in reports.
@@ -94,6 +99,7 @@ impl Strategy {
             Strategy::DecorrelatedJitter => "decorrelated-jitter",
             Strategy::WaitroomHttp => "waitroom-http",
             Strategy::WaitroomNative => "waitroom-native",
+            Strategy::WaitroomNativeFlood => "waitroom-native-flood",
         }
     }
 
@@ -115,14 +121,19 @@ impl Strategy {
             Strategy::BackoffFullJitter => backoff(Jitter::Full),
             Strategy::DecorrelatedJitter => backoff(Jitter::Decorrelated),
             Strategy::WaitroomHttp => Client::Machine { protocol: Protocol::Http },
-            Strategy::WaitroomNative => Client::Machine { protocol: Protocol::Native },
+            Strategy::WaitroomNative | Strategy::WaitroomNativeFlood => {
+                Client::Machine { protocol: Protocol::Native }
+            }
         }
     }
 
     /// The server side.
     pub fn server(self) -> Server {
         match self {
-            Strategy::Refresh20s | Strategy::Poll3s | Strategy::WaitroomNative => Server::Queue,
+            Strategy::Refresh20s
+            | Strategy::Poll3s
+            | Strategy::WaitroomNative
+            | Strategy::WaitroomNativeFlood => Server::Queue,
             Strategy::WaitroomHttp => Server::Plain { retry_after_s: Some(20) },
             Strategy::NaiveReload | Strategy::BackoffFullJitter | Strategy::DecorrelatedJitter => {
                 Server::Plain { retry_after_s: None }
@@ -136,7 +147,7 @@ impl Strategy {
             Strategy::Poll3s => 0,
             Strategy::NaiveReload | Strategy::BackoffFullJitter | Strategy::DecorrelatedJitter => 1,
             Strategy::Refresh20s => 2,
-            Strategy::WaitroomHttp | Strategy::WaitroomNative => 3,
+            Strategy::WaitroomHttp | Strategy::WaitroomNative | Strategy::WaitroomNativeFlood => 3,
         }
     }
 }
