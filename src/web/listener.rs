@@ -1,4 +1,10 @@
 //! DOM event listeners that detach when dropped, as `gloo-events` does.
+//!
+//! Why not `gloo-events` itself: measured, it costs the download more. With `gloo-events` 0.2
+//! behind this same API (`new_with_options`, `passive: false` so that the guard can cancel a
+//! submit, the callback given `&Event`), the widget was 57 371 bytes gzip against 57 263 with
+//! this module: +108 bytes gzip, +0.2 KiB brotli, for 60 lines we keep. `make build`, then the
+//! same build with the swap, compared with `scripts/sizes.mjs` (2026-11-30).
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
