@@ -197,6 +197,14 @@ fn classify_http(status: u16, retry_after: Option<Duration>) -> Reply {
     }
 }
 
+/// Whether the page at `page_url` is itself the gate's answer: served at the gate's own URL
+/// (both absolute), it can only be a refusal, such as the quota page nginx serves with
+/// `error_page 503` in place of the login URL. The fragment never reaches a server, so it does
+/// not count; the query does.
+pub fn is_refusal_page(page_url: &str, gate_url: &str) -> bool {
+    page_url.split('#').next() == Some(gate_url)
+}
+
 /// Range-checks a native body that arrived with `status`. Public so that the simulator can hand
 /// the gate's replies to the state machine through the very same checks, without JSON.
 pub fn from_wire(body: StatusReply, status: u16, header_instruction: Option<Duration>) -> Reply {
@@ -474,6 +482,16 @@ mod tests {
             classify(Protocol::Native, &json(302, body), NOW),
             Reply::Unavailable(Unavailable::Redirect)
         );
+    }
+
+    #[test]
+    fn a_page_served_at_the_gate_url_is_its_refusal() {
+        let gate = "https://ent.example.fr/login";
+        assert!(is_refusal_page(gate, gate));
+        assert!(is_refusal_page("https://ent.example.fr/login#main", gate));
+        assert!(!is_refusal_page("https://ent.example.fr/login?retry=1", gate));
+        assert!(!is_refusal_page("https://ent.example.fr/", gate));
+        assert!(!is_refusal_page("https://ent.example.fr/login/", gate));
     }
 
     #[test]

@@ -185,9 +185,8 @@ impl Driver {
         self.guard.mark_buttons();
         let restored: Option<Snapshot> = self.store.load();
         let mut machine = self.machine.borrow_mut();
-        // Served at the gate's own URL, this page is the gate's answer (a quota page).
         let here = self.window.location().href().unwrap_or_default();
-        if here.split('#').next() == Some(self.gate_url()) {
+        if reply::is_refusal_page(&here, self.gate_url()) {
             machine.handle_start_refused(now, restored);
         } else {
             machine.handle_start(now, restored);
