@@ -179,6 +179,19 @@ pub struct View {
     pub closed_message: Option<String>,
 }
 
+impl View {
+    /// Whether the overlay should be up, for a widget that has `started` (at load, or at the
+    /// first submit with `data-check="submit"`), whose overlay is `shown` already, and whose
+    /// user has `submit_blocked` (tried to log in). Nothing shows while the first check runs,
+    /// so users let in at once see no flash, unless they already tried to submit and wonder why
+    /// nothing happens; once up, it stays up until the user is in.
+    pub fn wants_overlay(&self, started: bool, shown: bool, submit_blocked: bool) -> bool {
+        started
+            && self.phase != Phase::Admitted
+            && (self.phase != Phase::Checking || shown || submit_blocked)
+    }
+}
+
 /// The waiting-room state machine.
 #[derive(Debug)]
 pub struct Machine {

@@ -920,3 +920,21 @@ fn the_attempt_count_is_restored_exactly_beyond_64() {
     drain(&mut m);
     assert_eq!(m.status(), &Status::GaveUp, "data-max-attempts=100 honoured across a reload");
 }
+
+#[test]
+fn the_overlay_shows_once_there_is_something_to_say_and_stays_until_admitted() {
+    let mut m = Machine::new(&config(), 71);
+    m.handle_start(T0, None);
+    drain(&mut m);
+    let checking = m.view(T0);
+    assert!(!checking.wants_overlay(true, false, false), "no flash while the first check runs");
+    assert!(checking.wants_overlay(true, false, true), "unless the user tried to log in");
+    assert!(checking.wants_overlay(true, true, false), "and once up it stays");
+    assert!(!checking.wants_overlay(false, false, true), "never before the widget started");
+    m.handle_reply(T0, queued(5, 30));
+    assert!(m.view(T0).wants_overlay(true, false, false), "queued: up");
+    m.handle_timeout(m.next_allowed().unwrap());
+    drain(&mut m);
+    m.handle_reply(at(40.0), Reply::Admitted { pass: None, pass_expires_in: None, redirect: None });
+    assert!(!m.view(at(40.0)).wants_overlay(true, true, true), "admitted: down");
+}

@@ -22,7 +22,7 @@ use super::{error, fetch, local_time, now, random_u64, warn};
 use crate::announce::Announcer;
 use crate::config::{Check, Config};
 use crate::machine::{Action, Machine, Snapshot};
-use crate::messages::{Language, Messages, Phase};
+use crate::messages::{Language, Messages};
 use crate::reply;
 use crate::time::{duration_millis, Timestamp};
 
@@ -269,13 +269,8 @@ impl Driver {
             state.dispatch(&self.script);
             *self.state.borrow_mut() = Some(state);
         }
-        // Nothing shows while the first check runs, so users let in at once see no flash,
-        // unless they already tried to submit and wonder why nothing happens.
         let has_overlay = self.overlay.borrow().is_some();
-        let wanted = self.started.get()
-            && view.phase != Phase::Admitted
-            && (view.phase != Phase::Checking || has_overlay || self.submit_blocked.get());
-        if !wanted {
+        if !view.wants_overlay(self.started.get(), has_overlay, self.submit_blocked.get()) {
             return;
         }
         if !has_overlay {
