@@ -14,6 +14,7 @@ pub mod report;
 pub mod scenario;
 pub mod server;
 pub mod strategy;
+pub mod sweep;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;

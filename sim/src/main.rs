@@ -56,6 +56,18 @@ struct Args {
     /// Threads to run strategies on.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Run the matrix of mornings instead (100 000 and 1 000 000 pupils, uniform and burst
+    /// arrivals, 0 to 30 % giving up) and print one table: the first of --strategies
+    /// [default: waitroom-native] over --seeds seeds, the others (default: waitroom-http and
+    /// refresh-20s, on the 100 000-pupil mornings) with seed 1, as references.
+    #[arg(long)]
+    sweep: bool,
+    /// Seeds per morning for the first strategy of a sweep.
+    #[arg(long, default_value_t = 3)]
+    seeds: u64,
+    /// Run the sweep on the 100 000-pupil mornings only.
+    #[arg(long)]
+    small: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Markdown)]
     format: Format,
@@ -92,6 +104,9 @@ fn main() -> ExitCode {
         seed: args.seed,
         time_limit_s: args.time_limit,
     };
+    if args.sweep {
+        return sweep(&args);
+    }
     let strategies =
         if args.strategies.is_empty() { Strategy::ALL.to_vec() } else { args.strategies.clone() };
 
@@ -125,6 +140,33 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    ExitCode::SUCCESS
+}
+
+/// `--sweep`: the native rows over every morning, the reference rows on the 100 000-pupil ones
+/// (a 20-s refresher sends some 80 requests per pupil: 80 million a run at a million pupils).
+fn sweep(args: &Args) -> ExitCode {
+    use waitroom_sim::sweep;
+    let started = Instant::now();
+    let mornings: Vec<sweep::Morning> =
+        sweep::mornings().into_iter().filter(|m| !args.small || m.users <= 100_000).collect();
+    let mut rows = Vec::new();
+    if args.strategies.is_empty() {
+        let (small, large): (Vec<_>, Vec<_>) = mornings.iter().partition(|m| m.users <= 100_000);
+        let references = [Strategy::WaitroomNative, Strategy::WaitroomHttp, Strategy::Refresh20s];
+        rows.extend(sweep::run(&small, &references, args.seeds, args.threads));
+        rows.extend(sweep::run(&large, &[Strategy::WaitroomNative], args.seeds, args.threads));
+    } else {
+        rows.extend(sweep::run(&mornings, &args.strategies, args.seeds, args.threads));
+    }
+    print!("{}", sweep::to_markdown(&rows));
+    println!(
+        "\n{} mornings, {} seeds for {}, in {:.0} s",
+        mornings.len(),
+        args.seeds,
+        rows.first().map_or("nothing", |r| r.strategy.name()),
+        started.elapsed().as_secs_f64()
+    );
     ExitCode::SUCCESS
 }
 
