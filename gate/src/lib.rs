@@ -1,6 +1,7 @@
 //! waitroom-gate: the reference admission server for the waitroom widget.
 //!
 //! - [`queue`]: the admission logic, pure and fast, shared with the simulator;
+//! - [`admin`]: the operators' API (`/waitroom/admin/…`): state, rate, close and open;
 //! - [`browser`]: the `waitroom_id` cookie every ticket and pass is bound to;
 //! - [`token`]: signed tickets and passes, and [`verify_pass`] / [`PassVerifier`] for an
 //!   ENT's login handler;
@@ -11,6 +12,7 @@
 //! - [`demo`]: `--demo`, the ENT login page behind the gate with a synthetic crowd.
 #![deny(missing_docs, missing_debug_implementations)]
 
+pub mod admin;
 pub mod browser;
 pub mod connections;
 pub mod demo;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
+use waitroom_gate::admin::{AdminToken, MIN_TOKEN_LEN};
 use waitroom_gate::connections::Limits;
 use waitroom_gate::demo::{self, CrowdConfig};
 use waitroom_gate::server::{self, GateConfig};
@@ -22,64 +23,71 @@ const MIN_SECRET_LEN: usize = 32;
 #[command(version, about)]
 struct Args {
     /// Address to listen on; port 0 picks a free port (the actual one is printed).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "WAITROOM_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Admissions per minute (spread evenly, not at the top of the minute) [default: 60, or 30
     /// with --demo].
-    #[arg(long)]
+    #[arg(long, env = "WAITROOM_ADMIT_PER_MINUTE")]
     admit_per_minute: Option<f64>,
     /// Admissions that may happen at once after a quiet spell [default: 10 seconds' worth, at least 2].
-    #[arg(long)]
+    #[arg(long, env = "WAITROOM_BURST")]
     burst: Option<f64>,
     /// Seconds a ticket is kept after the time its holder was told to come back.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, env = "WAITROOM_GRACE_SECONDS", default_value_t = 120)]
     grace_seconds: u64,
     /// Seconds a pass stays valid.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, env = "WAITROOM_PASS_TTL_SECONDS", default_value_t = 300)]
     pass_ttl_seconds: u64,
     /// File holding the HMAC secret (at least 32 bytes); else the WAITROOM_SECRET variable; else
     /// a random secret, and neither places in the queue nor passes survive a restart.
-    #[arg(long)]
+    #[arg(long, env = "WAITROOM_SECRET_FILE")]
     secret_file: Option<PathBuf>,
     /// Origin allowed to call the gate from another site, e.g. https://ent.example (repeatable).
-    #[arg(long = "cors-origin")]
+    #[arg(long = "cors-origin", env = "WAITROOM_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
     /// Directory of static files to serve at `/` (the widget and a demo page) [default: none, or
     /// `www` with --demo].
-    #[arg(long)]
+    #[arg(long, env = "WAITROOM_WWW")]
     www: Option<PathBuf>,
     /// Share of queued users expected not to come back (0 to 0.9, e.g. 0.05 from yesterday's
     /// logs), assumed until the gate has observed its own; helps when a crowd arrives at once.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, env = "WAITROOM_EXPECTED_NO_SHOW", default_value_t = 0.0)]
     expected_no_show: f64,
     /// Close the gate: every status reply is "closed" with this message.
-    #[arg(long)]
+    #[arg(long, env = "WAITROOM_CLOSED")]
     closed: Option<String>,
     /// Most tickets waiting at once (about 50 bytes each); past it a newcomer is asked, in
     /// French, to come back in 2 minutes, and takes no place.
-    #[arg(long, default_value_t = server::DEFAULT_MAX_QUEUE)]
+    #[arg(long, env = "WAITROOM_MAX_QUEUE", default_value_t = server::DEFAULT_MAX_QUEUE)]
     max_queue: u64,
     /// Most places one address (an IPv6 /64) holds at once; past it, its newcomers are asked
     /// to come back in 2 minutes. Twice a 2 000-pupil lycée behind one NAT.
-    #[arg(long, default_value_t = waitroom_gate::fairness::DEFAULT_MAX_PER_ADDRESS)]
+    #[arg(long, env = "WAITROOM_MAX_PER_ADDRESS", default_value_t = waitroom_gate::fairness::DEFAULT_MAX_PER_ADDRESS)]
     max_per_address: u32,
     /// Behind a reverse proxy: the header in which it gives the client's address
     /// (`X-Forwarded-For`, whose last entry is read, or `X-Real-IP`). Off by default: only set
     /// it if every request comes through that proxy, or clients can claim any address.
-    #[arg(long)]
+    #[arg(long, env = "WAITROOM_CLIENT_ADDRESS_HEADER")]
     client_address_header: Option<String>,
     /// Connections served at once; a newer one closes the oldest (idle or slow first) [default:
     /// 4096, or less to stay 64 below the descriptor limit, `ulimit -n`].
-    #[arg(long)]
+    #[arg(long, env = "WAITROOM_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
     /// Believe `X-Forwarded-Proto: https` from the proxy in front and mark cookies `Secure`.
     /// Only for a gate that nothing but that proxy can reach.
-    #[arg(long)]
+    #[arg(long, env = "WAITROOM_TRUST_FORWARDED_PROTO")]
     trust_forwarded_proto: bool,
     /// Demo mode: serve the ENT login page of `www/` behind the gate (with a strict CSP and
     /// `POST /demo/login`), with a synthetic crowd of about 30 users queueing ahead of you.
-    #[arg(long)]
+    #[arg(long, env = "WAITROOM_DEMO")]
     demo: bool,
+    /// File holding the admin API's bearer token (at least 16 bytes; `openssl rand -hex 32`);
+    /// else the WAITROOM_ADMIN_TOKEN variable; else the admin API (`/waitroom/admin/…`) is off.
+    #[arg(long, env = "WAITROOM_ADMIN_TOKEN_FILE")]
+    admin_token_file: Option<PathBuf>,
+    /// Who the admin token belongs to, written in the log line of every change made with it.
+    #[arg(long, env = "WAITROOM_ADMIN_TOKEN_LABEL", default_value = "admin")]
+    admin_token_label: String,
 }
 
 fn main() -> ExitCode {
@@ -178,6 +186,9 @@ fn run(args: Args) -> Result<(), String> {
         max_per_address,
         client_address_header,
         trust_forwarded_proto: args.trust_forwarded_proto,
+        admin_tokens: load_admin_token(args.admin_token_file.as_ref(), &args.admin_token_label)?
+            .into_iter()
+            .collect(),
         ..GateConfig::new(Vec::new())
     };
     let crowd = args.demo.then(|| CrowdConfig::for_rate(admit_per_minute).with_seed(random_seed()));
@@ -270,6 +281,33 @@ fn load_secret(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(secret)
+}
+
+/// The admin token from `file`, else WAITROOM_ADMIN_TOKEN, trimmed like the secret; `None`
+/// (the admin API off) without either.
+fn load_admin_token(file: Option<&PathBuf>, label: &str) -> Result<Option<AdminToken>, String> {
+    let (token, source) = if let Some(path) = file {
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("--admin-token-file {}: {e}", path.display()))?;
+        (trim_secret(bytes), format!("--admin-token-file {}", path.display()))
+    } else if let Some(value) = std::env::var_os("WAITROOM_ADMIN_TOKEN") {
+        (trim_secret(value.into_encoded_bytes()), "WAITROOM_ADMIN_TOKEN".to_string())
+    } else {
+        return Ok(None);
+    };
+    if std::str::from_utf8(&token).map_or(true, |t| t.chars().any(char::is_whitespace)) {
+        return Err(format!("{source}: the admin token must be one word of text"));
+    }
+    match AdminToken::new(label, &token) {
+        Some(token) => {
+            info!(label, "admin API on (/waitroom/admin/…)");
+            Ok(Some(token))
+        }
+        None => Err(format!(
+            "{source}: the admin token has {} bytes; it needs at least {MIN_TOKEN_LEN}",
+            token.len()
+        )),
+    }
 }
 
 /// A seed for the demo crowd: a different crowd each run.

@@ -556,6 +556,85 @@ impl Queue {
             + self.due.capacity() * std::mem::size_of::<Reverse<Due>>()
     }
 
+    /// Changes the admission rate (and the bucket's capacity) at `now`, at once.
+    ///
+    /// No told time ever moves earlier, and nobody is asked to come back all at once:
+    ///
+    /// - **Lower**: every told time still ahead is stretched by `old / new` from `now`
+    ///   (`now + (T - now) · old / new`), with the schedule cursor and every deadline, so the
+    ///   queue keeps its order and its spacing grows to the new rate. A holder learns its new
+    ///   time when it next polls (at its old time, as it was told), not before.
+    /// - **Higher**: told times stay as they were (they are promises); the extra capacity goes
+    ///   to holders present early when the bucket would overflow, and to newcomers, whose turn
+    ///   is computed at the new rate but never before the end of the schedule already told.
+    ///
+    /// # Panics
+    ///
+    /// If `admit_per_minute` is not a positive finite number or `burst` is below 1.
+    pub fn set_rate(&mut self, now: Timestamp, admit_per_minute: f64, burst: f64) {
+        assert!(
+            admit_per_minute.is_finite() && admit_per_minute > 0.0,
+            "admit_per_minute must be positive, got {admit_per_minute}"
+        );
+        assert!(burst >= 1.0, "burst must be at least 1, got {burst}");
+        let now_ms = now.as_millis();
+        // Tokens earned so far are earned at the old rate.
+        self.housekeep(now_ms, 0);
+        let stretch = self.config.admit_per_minute / admit_per_minute;
+        if stretch > 1.0 {
+            let start = now_ms as f64;
+            self.remap_times(|t| if t > start { start + (t - start) * stretch } else { t }, 0);
+        }
+        self.config.admit_per_minute = admit_per_minute;
+        self.config.burst = burst;
+        self.rate = admit_per_minute / 60_000.0;
+        self.tokens = self.tokens.min(burst);
+    }
+
+    /// Brings back a queue left untouched (no visit, no tidy-up) since `closed_at`, the gate
+    /// having been closed: every told time, deadline and the schedule move later by the time
+    /// it was closed, so every holder keeps its place and its wait; no deadline (drop or
+    /// no-show judgement) falls before `hold_until`, so that holders told to stay away while
+    /// it was closed have time to come back; and the bucket is as it was when it closed.
+    pub fn reopen(&mut self, closed_at: Timestamp, now: Timestamp, hold_until: Timestamp) {
+        let closed_for = now.as_millis().saturating_sub(closed_at.as_millis());
+        self.refilled_at += closed_for;
+        let shift = closed_for as f64;
+        self.remap_times(|t| t + shift, hold_until.as_millis());
+    }
+
+    /// Applies `f` (non-decreasing, `f(t) >= t`) to every live told time, the schedule and
+    /// every deadline (then at least `floor`). The order tree and the lane's order keys do not
+    /// depend on told times, so only the deadline heap is rebuilt: O(n), for an operator's
+    /// change, not per request.
+    fn remap_times(&mut self, f: impl Fn(f64) -> f64, floor: u64) {
+        let map = |t: u64| (f(t as f64).ceil() as u64).max(t);
+        for record in self.records.iter_mut().chain(self.lane.iter_mut()) {
+            if record.state == State::Live {
+                record.told_at = map(record.told_at);
+            }
+        }
+        self.schedule = f(self.schedule).max(self.schedule);
+        self.last_told = f(self.last_told).max(self.last_told);
+        let mut due = std::mem::take(&mut self.due).into_vec();
+        for Reverse(d) in &mut due {
+            d.at = map(d.at).max(floor);
+        }
+        self.due = BinaryHeap::from(due);
+    }
+
+    /// The told time of live ticket `seq`, if any: when its holder was last told to come back.
+    pub fn told_at(&self, seq: u64) -> Option<Timestamp> {
+        let Lookup::Record(slot) = self.lookup(seq) else { return None };
+        let record = self.record(slot);
+        (record.state == State::Live).then(|| Timestamp::from_millis(record.told_at))
+    }
+
+    /// The latest told time handed out so far (the last in line's), if later than `now`.
+    pub fn last_told_at(&self, now: Timestamp) -> Timestamp {
+        Timestamp::from_millis((self.last_told.ceil() as u64).max(now.as_millis()))
+    }
+
     fn next_seq(&self) -> u64 {
         self.base + self.records.len() as u64
     }
@@ -982,6 +1061,95 @@ mod tests {
         Queue::new(QueueConfig::new(60.0).with_burst(1.0), at(0))
     }
 
+    /// `n` newcomers at t0 into a queue of one per second; their numbers and told times (ms).
+    fn crowd_at_t0(queue: &mut Queue, n: usize) -> Vec<(u64, u64)> {
+        (0..n)
+            .filter_map(|_| match queue.visit(at(0), Visit::Fresh) {
+                Decision::Queued { seq, return_in, .. } => {
+                    Some((seq, T0 + duration_millis(return_in)))
+                }
+                Decision::Admitted { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_lower_rate_stretches_told_times_never_earlier_and_serves_them_in_order() {
+        let mut queue = one_per_second();
+        let told = crowd_at_t0(&mut queue, 40);
+        assert_eq!(told.len(), 39);
+        // Halved 5 s in: what lay 20 s ahead now lies 40 s ahead.
+        queue.set_rate(at(5_000), 30.0, 1.0);
+        let mut admitted = Vec::new();
+        for &(seq, old) in &told {
+            // Each holder comes back when it was told, and learns its new time.
+            let now = Timestamp::from_millis(old.max(T0 + 5_000));
+            match queue.visit(now, Visit::Ticket(seq)) {
+                Decision::Admitted { .. } => admitted.push(seq),
+                Decision::Queued { return_in, .. } => {
+                    let new = now.as_millis() + duration_millis(return_in);
+                    assert!(new >= old, "ticket {seq} told {old}, now {new}: earlier");
+                    if old > T0 + 5_000 + 1_000 {
+                        let stretched = T0 + 5_000 + 2 * (old - T0 - 5_000);
+                        assert!(new.abs_diff(stretched) <= 1, "{seq}: {new} vs {stretched}");
+                    }
+                }
+            }
+        }
+        // Their new times keep the order and the spacing, doubled: no two holders at once.
+        // (Those all present at the change, late for their times, found one token between
+        // them and stood by at the end of the schedule, as without a change.)
+        let mut new: Vec<u64> =
+            told.iter().filter_map(|&(seq, _)| queue.told_at(seq)).map(|t| t.as_millis()).collect();
+        assert_eq!(new.len(), told.len() - admitted.len());
+        new.sort_unstable();
+        for pair in new.windows(2) {
+            assert!(pair[1] >= pair[0] + 1_999, "{new:?}");
+        }
+        let mut sorted = admitted.clone();
+        sorted.sort_unstable();
+        assert_eq!(admitted, sorted, "served out of order");
+    }
+
+    #[test]
+    fn a_higher_rate_keeps_every_told_time() {
+        let mut queue = one_per_second();
+        let told = crowd_at_t0(&mut queue, 30);
+        queue.set_rate(at(3_000), 600.0, 100.0);
+        for &(seq, old) in &told {
+            assert_eq!(queue.told_at(seq), Some(Timestamp::from_millis(old)));
+        }
+        // A newcomer is told no earlier than the last in line.
+        let (_, _, wait) = queued(queue.visit(at(3_000), Visit::Fresh));
+        assert!(T0 + 3_000 + duration_millis(wait) >= told.last().unwrap().1);
+    }
+
+    #[test]
+    fn a_queue_reopened_after_an_hour_keeps_every_place_and_wait() {
+        let mut queue = one_per_second();
+        let told = crowd_at_t0(&mut queue, 20);
+        // Closed 5 s in for an hour: nobody visits, the tidy-up does not run.
+        let hour = 3_600_000;
+        let reopened = at(5_000 + hour);
+        queue.reopen(at(5_000), reopened, at(5_000 + hour + 330_000));
+        assert_eq!(queue.live(), 19);
+        for &(seq, old) in &told {
+            assert_eq!(queue.told_at(seq), Some(Timestamp::from_millis(old + hour)));
+        }
+        // Those told for after the reopening, asking early, find their place and time.
+        for (k, &(seq, old)) in told.iter().enumerate().skip(10) {
+            let (same, position, wait) = queued(queue.visit(reopened, Visit::Ticket(seq)));
+            assert_eq!((same, position), (seq, k as u64 + 1));
+            assert_eq!(reopened.as_millis() + duration_millis(wait), old + hour);
+        }
+        // Told 4 s after t0, the fourth holder is still there 330 s after the reopening.
+        let (seq, _) = told[3];
+        let late = at(5_000 + hour + 320_000);
+        queue.tidy(late, usize::MAX);
+        assert!(queue.told_at(seq).is_some(), "dropped while it was told to stay away");
+        assert_eq!(queue.visit(late, Visit::Ticket(seq)), Decision::Admitted { seq: Some(seq) });
+    }
+
     #[test]
     fn an_expected_no_show_rate_spaces_the_first_told_times_before_any_is_observed() {
         let told = |expected: f64| {
@@ -1205,6 +1373,10 @@ mod tests {
             Arrive,
             Back(usize),
             Stranger,
+            /// The operator sets the rate to this many admissions per minute.
+            Rate(u32),
+            /// The gate is closed for this many ms, then reopened.
+            Closed(u64),
         }
 
         fn step() -> impl Strategy<Value = Step> {
@@ -1213,6 +1385,8 @@ mod tests {
                 Just(Step::Arrive),
                 any::<usize>().prop_map(Step::Back),
                 Just(Step::Stranger),
+                (1u32..10_000).prop_map(Step::Rate),
+                (0u64..600_000).prop_map(Step::Closed),
             ]
         }
 
@@ -1233,6 +1407,17 @@ mod tests {
                     let visit = match step {
                         Step::Wait(ms) => { now += ms; continue; }
                         Step::Stranger => { queue.admit_anonymous(at(now)); continue; }
+                        Step::Rate(per_minute) => {
+                            let per_minute = f64::from(per_minute);
+                            queue.set_rate(at(now), per_minute, (per_minute / 6.0).max(f64::from(burst)));
+                            continue;
+                        }
+                        Step::Closed(ms) => {
+                            let closed_at = now;
+                            now += ms;
+                            queue.reopen(at(closed_at), at(now), at(now + 335_000));
+                            continue;
+                        }
                         Step::Arrive => Visit::Fresh,
                         Step::Back(_) if issued.is_empty() => continue,
                         Step::Back(k) => Visit::Ticket(issued[k % issued.len()]),

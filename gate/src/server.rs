@@ -26,7 +26,7 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -57,12 +57,13 @@ use waitroom::wire::{
     AUTH_PATH, STATUS_PATH, TICKET_PARAM, VERIFY_PATH,
 };
 
+use crate::admin::{AdminState, AdminToken, ClosedState, History};
 use crate::browser::{self, BrowserId, ID_COOKIE};
 use crate::connections::{self, Limits};
 use crate::fairness::{ClientKey, JoinLedger, DEFAULT_MAX_PER_ADDRESS};
 use crate::queue::{Decision, Queue, QueueConfig, Visit};
 use crate::static_files::{self, Root};
-use crate::token::{Binding, PassVerifier, Signer};
+use crate::token::{Binding, PassVerifier, Signer, TicketClaims, TokenError};
 
 /// Longest ticket accepted in the query string, in bytes (a real one is under 100).
 pub const MAX_TICKET_LEN: usize = 512;
@@ -73,6 +74,9 @@ pub const DEFAULT_MAX_QUEUE: u64 = 1_000_000;
 pub const PASS_COOKIE: &str = browser::PASS_COOKIE;
 /// How long a closed gate asks clients to stay away.
 const CLOSED_RETRY: Duration = Duration::from_secs(300);
+/// How late after `CLOSED_RETRY` a client told to stay away may come back (the widget's
+/// widest jitter on a closed reply, 30 s, and a margin): no ticket is dropped before.
+const CLOSED_COMEBACK: Duration = Duration::from_secs(35);
 /// How long a newcomer refused by a full queue is asked to stay away.
 const FULL_RETRY: Duration = Duration::from_secs(120);
 /// What a newcomer refused by a full queue reads (the widget shows it as the "closed" notice).
@@ -178,6 +182,9 @@ pub struct GateConfig {
     /// `Secure` (the gate itself speaks plain HTTP). Off by default: only for a gate reachable
     /// through that proxy alone.
     pub trust_forwarded_proto: bool,
+    /// Bearer tokens of the admin API (`/waitroom/admin/…`), each with the label its changes
+    /// are logged under; none, and the API is off.
+    pub admin_tokens: Vec<AdminToken>,
 }
 
 impl GateConfig {
@@ -202,7 +209,13 @@ impl GateConfig {
             max_per_address: DEFAULT_MAX_PER_ADDRESS,
             client_address_header: None,
             trust_forwarded_proto: false,
+            admin_tokens: Vec::new(),
         }
+    }
+
+    /// The bucket capacity at `admit_per_minute`: the configured one, else the queue's default.
+    pub fn burst_at(&self, admit_per_minute: f64) -> f64 {
+        self.burst.unwrap_or_else(|| QueueConfig::new(admit_per_minute).burst)
     }
 
     fn queue_config(&self, now: Timestamp) -> QueueConfig {
@@ -241,6 +254,7 @@ impl fmt::Debug for GateConfig {
             .field("max_per_address", &self.max_per_address)
             .field("client_address_header", &self.client_address_header)
             .field("trust_forwarded_proto", &self.trust_forwarded_proto)
+            .field("admin_tokens", &self.admin_tokens)
             .finish_non_exhaustive()
     }
 }
@@ -264,6 +278,29 @@ pub struct GateState {
     ledger: Mutex<JoinLedger>,
     /// The binding of the one browser that in-process drivers ([`GateState::answer`]) act as.
     in_process: Binding,
+    /// Whether the gate is closed: read by every request without a lock; the notice itself is
+    /// in `closure`.
+    closed: AtomicBool,
+    closure: Mutex<Option<Closure>>,
+    /// Arrivals and admissions per minute, for the admin API; written inside the queue's lock.
+    history: Mutex<History>,
+    /// The last [`MAX_CLOSURES`] closures, `(since, reopened)`: tickets issued before one are
+    /// accepted that much past their expiry.
+    closures: Mutex<Vec<(Timestamp, Timestamp)>>,
+}
+
+/// Closures remembered for the tickets issued before them.
+const MAX_CLOSURES: usize = 16;
+
+/// Why and since when the gate is closed, and until when if the operator said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closure {
+    /// What clients read.
+    pub message: String,
+    /// When it closed: the queue is left untouched from then on.
+    pub since: Timestamp,
+    /// When it reopens by itself, if set.
+    pub until: Option<Timestamp>,
 }
 
 impl fmt::Debug for GateState {
@@ -294,6 +331,14 @@ impl GateState {
             refused_full: AtomicU64::new(0),
             refused_address: AtomicU64::new(0),
             ledger: Mutex::new(JoinLedger::new(config.max_per_address)),
+            closed: AtomicBool::new(config.closed.is_some()),
+            closure: Mutex::new(config.closed.clone().map(|message| Closure {
+                message,
+                since: now,
+                until: None,
+            })),
+            history: Mutex::new(History::default()),
+            closures: Mutex::new(Vec::new()),
             config,
         })
     }
@@ -344,16 +389,10 @@ impl GateState {
         binding: Binding,
         had_cookie: bool,
     ) -> StatusAnswer {
-        if let Some(message) = &self.config.closed {
-            return StatusAnswer::unavailable(
-                CLOSED_RETRY,
-                StatusReply::Closed(Closed {
-                    message: Some(message.clone()),
-                    retry_after_ms: duration_millis(CLOSED_RETRY),
-                }),
-            );
+        if let Some(answer) = self.closed_answer(now) {
+            return answer;
         }
-        let visit = match ticket.map(|t| self.signer.verify_ticket(t, now)) {
+        let visit = match ticket.map(|t| self.verify_ticket(t, now)) {
             None => Visit::Fresh,
             Some(Ok(claims)) if claims.binding.matches(&binding) => {
                 Visit::Signed { seq: claims.seq, told: claims.told }
@@ -395,6 +434,9 @@ impl GateState {
                 Decision::Admitted { seq: Some(seq) } => queue.admitted_at(seq),
                 _ => None,
             };
+            if joins || spent {
+                self.lock_history().count(now, joins, spent);
+            }
             match (decision, client) {
                 (Decision::Queued { seq, .. }, Some(client)) if joins => {
                     ledger.joined(seq, client);
@@ -492,6 +534,202 @@ impl GateState {
         self.ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// A ticket's claims, if it verifies at `now`, or would have but for the time the gate was
+    /// closed after it was issued (its holder was told to stay away, then): a place kept while
+    /// closed is not lost with its ticket. The queue remains the judge of the place itself.
+    fn verify_ticket(&self, ticket: &str, now: Timestamp) -> Result<TicketClaims, TokenError> {
+        let checked = self.signer.verify_ticket(ticket, now);
+        if checked != Err(TokenError::Expired) {
+            return checked;
+        }
+        let closures = self.lock_closures().clone();
+        let all: u64 =
+            closures.iter().map(|(since, until)| until.as_millis() - since.as_millis()).sum();
+        if all == 0 {
+            return checked;
+        }
+        // Checked below exactly; this only reads the claims of a ticket that could qualify.
+        let window = duration_millis(CLOSED_RETRY + CLOSED_COMEBACK + self.config.grace);
+        let claims = self.signer.verify_ticket(
+            ticket,
+            Timestamp::from_millis(now.as_millis().saturating_sub(all + window)),
+        )?;
+        let after = closures.iter().filter(|(since, _)| *since >= claims.issued);
+        let extension: u64 =
+            after.clone().map(|(since, until)| until.as_millis() - since.as_millis()).sum();
+        // As the queue keeps the places: the holder told to stay away for 5 minutes (and a
+        // jitter) then has its grace.
+        let held = after
+            .map(|(_, until)| {
+                until.saturating_add(CLOSED_RETRY + CLOSED_COMEBACK + self.config.grace)
+            })
+            .max();
+        if claims.expires.as_millis().saturating_add(extension) > now.as_millis()
+            || held.is_some_and(|held| held > now)
+        {
+            Ok(claims)
+        } else {
+            Err(TokenError::Expired)
+        }
+    }
+
+    fn lock_closures(&self) -> std::sync::MutexGuard<'_, Vec<(Timestamp, Timestamp)>> {
+        self.closures.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_history(&self) -> std::sync::MutexGuard<'_, History> {
+        self.history.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_closure(&self) -> std::sync::MutexGuard<'_, Option<Closure>> {
+        self.closure.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The closed notice, while the gate is closed at `now`; reopens it first if its `until`
+    /// has passed. One relaxed load while open.
+    fn closed_answer(&self, now: Timestamp) -> Option<StatusAnswer> {
+        if !self.closed.load(Ordering::Acquire) {
+            return None;
+        }
+        let closure = self.lock_closure().clone()?;
+        if closure.until.is_some_and(|until| until <= now) {
+            self.open(now, "schedule");
+            return None;
+        }
+        // Back when it reopens, if the operator said when (the widget waits at least 60 s).
+        let retry = closure
+            .until
+            .map_or(CLOSED_RETRY, |until| {
+                Duration::from_millis(until.as_millis() - now.as_millis())
+            })
+            .clamp(Duration::from_secs(1), CLOSED_RETRY);
+        Some(StatusAnswer::unavailable(
+            retry,
+            StatusReply::Closed(Closed {
+                message: Some(closure.message),
+                retry_after_ms: duration_millis(retry),
+            }),
+        ))
+    }
+
+    /// The closure in force, if any.
+    pub fn closure(&self) -> Option<Closure> {
+        self.lock_closure().clone()
+    }
+
+    /// Closes the gate at `now` with `message`, until `until` if set; `who` is logged. Queued
+    /// tickets keep their places: the queue is left untouched until [`GateState::open`]. An
+    /// already closed gate takes the new message and end, and stays closed since it closed.
+    pub fn close(&self, now: Timestamp, message: String, until: Option<Timestamp>, who: &str) {
+        let mut closure = self.lock_closure();
+        let since = closure.as_ref().map_or(now, |c| c.since);
+        info!(
+            target: "waitroom::admin",
+            who,
+            what = "close",
+            at = now.as_millis(),
+            message = message.as_str(),
+            until = until.map(|t| t.as_millis()),
+            "admin: gate closed"
+        );
+        *closure = Some(Closure { message, since, until });
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Opens the gate at `now`, if closed: every queued ticket's told time and deadline move
+    /// later by the time the gate was closed (see [`Queue::reopen`]), so each keeps its place
+    /// and its wait, and those told to stay away have time to come back. Returns whether it
+    /// was closed. `who` is logged.
+    pub fn open(&self, now: Timestamp, who: &str) -> bool {
+        // The queue's lock first, as everywhere: no visit in between sees a half-opened gate.
+        self.with_queue(|queue| {
+            let mut closure = self.lock_closure();
+            let Some(closed) = closure.take() else { return false };
+            let hold_until = now.saturating_add(CLOSED_RETRY + CLOSED_COMEBACK + self.config.grace);
+            queue.reopen(closed.since, now, hold_until);
+            let mut closures = self.lock_closures();
+            if closures.len() == MAX_CLOSURES {
+                closures.remove(0);
+            }
+            closures.push((closed.since, now));
+            self.closed.store(false, Ordering::Release);
+            info!(
+                target: "waitroom::admin",
+                who,
+                what = "open",
+                at = now.as_millis(),
+                closed_for_s = now.as_millis().saturating_sub(closed.since.as_millis()) / 1000,
+                live = queue.live(),
+                "admin: gate opened"
+            );
+            true
+        })
+    }
+
+    /// Sets the admission rate at `now`, at once (see [`Queue::set_rate`]: no told time moves
+    /// earlier); the bucket's capacity follows unless `--burst` fixed it. `who` is logged.
+    pub fn set_rate(&self, now: Timestamp, admit_per_minute: f64, who: &str) {
+        let burst = self.config.burst_at(admit_per_minute);
+        self.with_queue(|queue| {
+            let from = queue.config().admit_per_minute;
+            queue.set_rate(now, admit_per_minute, burst);
+            info!(
+                target: "waitroom::admin",
+                who,
+                what = "rate",
+                at = now.as_millis(),
+                from,
+                to = admit_per_minute,
+                burst,
+                live = queue.live(),
+                "admin: admission rate changed"
+            );
+        });
+    }
+
+    /// What the operator sees at `now`: see [`AdminState`].
+    pub fn admin_state(&self, now: Timestamp) -> AdminState {
+        let (queue_length, admit_per_minute, burst, no_show_rate, last_told, standing_by, stats) =
+            self.with_queue(|queue| {
+                (
+                    queue.live(),
+                    queue.config().admit_per_minute,
+                    queue.config().burst,
+                    queue.no_show_rate(),
+                    queue.last_told_at(now),
+                    queue.standing_by(),
+                    queue.stats(),
+                )
+            });
+        let closure = self.closure();
+        // While closed, the wait grows with the closure: nothing moves.
+        let last_in_line_eta_seconds = if queue_length == 0 {
+            0
+        } else {
+            let paused =
+                closure.as_ref().map_or(0, |c| now.as_millis().saturating_sub(c.since.as_millis()));
+            (last_told.as_millis() + paused).saturating_sub(now.as_millis()).div_ceil(1000)
+        };
+        AdminState {
+            now: now.as_millis() / 1000,
+            queue_length,
+            admit_per_minute,
+            burst,
+            no_show_rate,
+            last_in_line_eta_seconds,
+            standing_by,
+            closed: closure.map(|c| ClosedState {
+                message: c.message,
+                since: c.since.as_millis() / 1000,
+                until: c.until.map(|t| t.as_millis() / 1000),
+            }),
+            admitted_total: stats.admitted,
+            joined_total: stats.issued,
+            dropped_total: stats.dropped,
+            minutes: self.lock_history().recent(now),
+        }
+    }
+
     /// Places `client` holds now.
     pub fn held_by(&self, client: ClientKey) -> u32 {
         self.with_queue(|_| self.lock_ledger().held(client))
@@ -510,6 +748,11 @@ impl GateState {
 
     /// One batch of the tidy-up at `now` (see [`Queue::tidy`]); returns whether work is left.
     pub fn tidy(&self, now: Timestamp) -> bool {
+        // A closed gate leaves its queue untouched (nobody is dropped for obeying the notice),
+        // but reopens when its time comes.
+        if self.closed_answer(now).is_some() {
+            return false;
+        }
         self.with_queue(|queue| {
             let more = queue.tidy(now, TIDY_BATCH);
             self.note_dropped(queue, &mut self.lock_ledger());
@@ -616,6 +859,7 @@ pub fn router(state: Arc<GateState>) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_VERIFY_BODY)),
         )
         .route(AUTH_PATH, get(auth).fallback(method_not_allowed))
+        .merge(crate::admin::router(state.clone()))
         .route("/waitroom", axum::routing::any(not_found))
         .route("/waitroom/{*rest}", axum::routing::any(not_found))
         .layer(middleware::from_fn_with_state(state.clone(), api_headers))
@@ -737,7 +981,10 @@ struct Health {
 /// `GET /waitroom/health`: the gate answers; how many wait. Touches no record.
 async fn health(State(state): State<Arc<GateState>>) -> Response {
     let live = state.with_queue(|queue| queue.live());
-    json(StatusCode::OK, &Health { status: "ok", live, closed: state.config.closed.is_some() })
+    json(
+        StatusCode::OK,
+        &Health { status: "ok", live, closed: state.closed.load(Ordering::Relaxed) },
+    )
 }
 
 /// Adds `Cache-Control: no-store` and the CORS headers to every API reply.
@@ -778,7 +1025,7 @@ async fn preflight() -> Response {
         .into_response()
 }
 
-async fn method_not_allowed() -> Response {
+pub(crate) async fn method_not_allowed() -> Response {
     error(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
@@ -976,6 +1223,10 @@ pub(crate) fn percent_decode(s: &str) -> Result<Vec<u8>, &'static str> {
 
 fn json(status: StatusCode, body: &impl Serialize) -> Response {
     (status, Json(body)).into_response()
+}
+
+pub(crate) fn json_reply(status: StatusCode, body: &impl Serialize) -> Response {
+    json(status, body)
 }
 
 pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
