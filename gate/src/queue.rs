@@ -583,7 +583,13 @@ impl Queue {
         let stretch = self.config.admit_per_minute / admit_per_minute;
         if stretch > 1.0 {
             let start = now_ms as f64;
-            self.remap_times(|t| if t > start { start + (t - start) * stretch } else { t }, 0);
+            // Nobody need wait longer than the whole queue takes at the new rate: a rate
+            // lowered, raised and lowered again does not stretch the same wait twice.
+            let horizon = start + (self.stats.live as f64 + 1.0) * 60_000.0 / admit_per_minute;
+            self.remap_times(
+                |t| if t > start { (start + (t - start) * stretch).min(horizon.max(t)) } else { t },
+                0,
+            );
         }
         self.config.admit_per_minute = admit_per_minute;
         self.config.burst = burst;
@@ -617,8 +623,18 @@ impl Queue {
         self.schedule = f(self.schedule).max(self.schedule);
         self.last_told = f(self.last_told).max(self.last_told);
         let mut due = std::mem::take(&mut self.due).into_vec();
+        let grace = duration_millis(self.config.grace);
+        let check = duration_millis(self.config.return_jitter) + CHECK_MARGIN_MS;
         for Reverse(d) in &mut due {
             d.at = map(d.at).max(floor);
+            // A deadline keeps its distance after its ticket's told time.
+            if let Lookup::Record(slot) = self.lookup(d.seq) {
+                let record = self.record(slot);
+                if record.state == State::Live && record.generation == d.generation {
+                    let after = if d.kind == Kind::Check { check } else { grace };
+                    d.at = d.at.max(record.told_at.saturating_add(after));
+                }
+            }
         }
         self.due = BinaryHeap::from(due);
     }
@@ -787,7 +803,8 @@ impl Queue {
         });
         self.stats.live += 1;
         self.stats.issued += 1;
-        let check_at = told_at + duration_millis(self.config.return_jitter) + CHECK_MARGIN_MS;
+        let check_at =
+            told_at.saturating_add(duration_millis(self.config.return_jitter) + CHECK_MARGIN_MS);
         self.due.push(Reverse(Due { at: check_at, seq, generation: 0, kind: Kind::Check }));
         self.queued(now, Slot::Main(i))
     }
@@ -865,7 +882,7 @@ impl Queue {
         record.told_at = told.ceil() as u64;
         record.generation = record.generation.wrapping_add(1);
         let due = Due {
-            at: record.told_at + grace,
+            at: record.told_at.saturating_add(grace),
             seq,
             generation: record.generation,
             kind: Kind::Drop,
@@ -987,7 +1004,7 @@ impl Queue {
             Kind::Check => {
                 // Not back on time: no longer expected (if it comes late, it is still served).
                 self.unexpect(slot);
-                let drop_at = record.told_at + duration_millis(self.config.grace);
+                let drop_at = record.told_at.saturating_add(duration_millis(self.config.grace));
                 let next = Due { at: drop_at.max(now), kind: Kind::Drop, ..due };
                 self.due.push(Reverse(next));
             }
