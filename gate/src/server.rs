@@ -50,7 +50,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 use waitroom::time::{duration_millis, Timestamp};
 use waitroom::wire::{
     Admitted, Closed, CookiesRequired, ErrorReply, Queued, StatusReply, VerifyReply, VerifyRequest,
@@ -274,6 +274,9 @@ pub struct GateState {
     dropped: AtomicU64,
     refused_full: AtomicU64,
     refused_address: AtomicU64,
+    /// Whether the gate has said once that requests carry a proxy's address header it was not
+    /// told to trust (see [`GateState::client_of`]).
+    warned_untrusted_proxy: AtomicBool,
     /// Places held per address; locked only inside the queue's lock.
     ledger: Mutex<JoinLedger>,
     /// The binding of the one browser that in-process drivers ([`GateState::answer`]) act as.
@@ -288,6 +291,9 @@ pub struct GateState {
     /// accepted that much past their expiry.
     closures: Mutex<Vec<(Timestamp, Timestamp)>>,
 }
+
+/// Headers a reverse proxy writes the client's address into.
+const PROXY_ADDRESS_HEADERS: [&str; 3] = ["x-forwarded-for", "x-real-ip", "forwarded"];
 
 /// Closures remembered for the tickets issued before them.
 const MAX_CLOSURES: usize = 16;
@@ -330,6 +336,7 @@ impl GateState {
             dropped: AtomicU64::new(0),
             refused_full: AtomicU64::new(0),
             refused_address: AtomicU64::new(0),
+            warned_untrusted_proxy: AtomicBool::new(false),
             ledger: Mutex::new(JoinLedger::new(config.max_per_address)),
             closed: AtomicBool::new(config.closed.is_some()),
             closure: Mutex::new(config.closed.clone().map(|message| Closure {
@@ -737,13 +744,26 @@ impl GateState {
 
     /// Who the request comes from: the address in the trusted proxy header
     /// ([`GateConfig::client_address_header`]) if set and readable, else the peer's.
+    ///
+    /// Behind a reverse proxy without `--client-address-header`, every pupil has the proxy's
+    /// address and the per-address cap becomes a cap on the whole portal: the first request
+    /// that carries a proxy's address header then logs one warning saying so.
     pub fn client_of(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> Option<ClientKey> {
-        let from_proxy = self
-            .config
-            .client_address_header
-            .as_deref()
-            .and_then(|name| ClientKey::from_header(headers, name));
-        from_proxy.or_else(|| peer.map(ClientKey::of))
+        let Some(name) = self.config.client_address_header.as_deref() else {
+            if PROXY_ADDRESS_HEADERS.iter().any(|h| headers.contains_key(*h))
+                && !self.warned_untrusted_proxy.swap(true, Ordering::Relaxed)
+            {
+                warn!(
+                    max_per_address = self.config.max_per_address,
+                    "requests come through a proxy (X-Forwarded-For, X-Real-IP or Forwarded) but \
+                     --client-address-header is not set: every client counts as the proxy's \
+                     address, so the per-address cap applies to the whole portal; set \
+                     --client-address-header to the header the proxy writes"
+                );
+            }
+            return peer.map(ClientKey::of);
+        };
+        ClientKey::from_header(headers, name).or_else(|| peer.map(ClientKey::of))
     }
 
     /// One batch of the tidy-up at `now` (see [`Queue::tidy`]); returns whether work is left.

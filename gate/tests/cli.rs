@@ -193,3 +193,35 @@ async fn a_gate_without_a_secret_says_first_that_places_and_passes_will_not_surv
     assert!(first.contains("places in the queue and passes will not survive a restart"), "{first}");
     child.kill().await.unwrap();
 }
+
+/// Behind a proxy that the operator forgot to name, every pupil shares the proxy's address and
+/// the per-address cap caps the whole portal: the gate says so, once, and not when told.
+#[tokio::test]
+async fn a_proxy_header_without_client_address_header_is_warned_about_once() {
+    for trusted in [false, true] {
+        let (mut child, url) = start_gate(|c| {
+            c.stderr(Stdio::piped());
+            if trusted {
+                c.args(["--client-address-header", "X-Real-IP"]);
+            }
+        })
+        .await;
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        for header in ["x-forwarded-for", "x-real-ip", "x-forwarded-for"] {
+            let reply = client
+                .get(format!("{url}{STATUS_PATH}"))
+                .header(header, "203.0.113.7")
+                .send()
+                .await
+                .unwrap();
+            assert!(reply.status().is_success() || reply.status().is_server_error());
+        }
+        child.kill().await.unwrap();
+        let mut stderr = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr)
+            .await
+            .unwrap();
+        let warnings = stderr.matches("--client-address-header is not set").count();
+        assert_eq!(warnings, if trusted { 0 } else { 1 }, "trusted: {trusted}\n{stderr}");
+    }
+}

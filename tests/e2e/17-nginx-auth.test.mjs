@@ -57,7 +57,8 @@ async function scriptedLogin(url, cookie) {
 }
 
 test("nginx auth_request: no pass, no login; a pupil admitted by the widget logs in; a copied pass is refused", { skip: !HAS_NGINX && "nginx is not installed", timeout: 90_000 }, async (t) => {
-  const gate = await startGate({ admitPerMinute: 30, burst: 1 });
+  // Started as docs/nginx-auth.conf says: the pupil's address from nginx's X-Real-IP.
+  const gate = await startGate({ admitPerMinute: 30, burst: 1, args: ["--client-address-header", "X-Real-IP"] });
   const portal = await startPortal();
   const url = await startNginx({
     files: { "attente.html": WAITING },
