@@ -7,6 +7,7 @@
 //!   ENT's login handler;
 //! - [`server`]: the HTTP gate (axum), started in-process by the tests and by the binary;
 //! - [`connections`]: the accept loop, with timeouts and caps against slow and idle clients;
+//! - [`metrics`]: Prometheus metrics at `GET /metrics`;
 //! - [`fairness`]: places held per address, capped so that one address cannot flood the queue;
 //! - [`static_files`]: what `--www` may serve (no dotfile, no symlink out of it);
 //! - [`demo`]: `--demo`, the ENT login page behind the gate with a synthetic crowd.
@@ -18,6 +19,7 @@ pub mod connections;
 pub mod demo;
 pub mod fairness;
 mod fenwick;
+pub mod metrics;
 pub mod queue;
 pub mod server;
 pub mod static_files;

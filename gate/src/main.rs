@@ -88,6 +88,10 @@ struct Args {
     /// Who the admin token belongs to, written in the log line of every change made with it.
     #[arg(long, env = "WAITROOM_ADMIN_TOKEN_LABEL", default_value = "admin")]
     admin_token_label: String,
+    /// Serve the Prometheus metrics (`GET /metrics`) on this address instead of --listen, e.g.
+    /// an internal 127.0.0.1:9090 [default: on --listen].
+    #[arg(long, env = "WAITROOM_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 fn main() -> ExitCode {
@@ -200,6 +204,19 @@ fn run(args: Args) -> Result<(), String> {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         // On stdout, flushed, for scripts and tests that start the gate on port 0.
         println!("listening on http://{addr}");
+        let metrics = match args.metrics_listen {
+            Some(_) if crowd.is_some() => {
+                return Err("--metrics-listen is not available with --demo (its metrics are on --listen)".to_string())
+            }
+            Some(at) => {
+                let listener =
+                    listen(at).map_err(|e| format!("--metrics-listen {at}: cannot listen: {e}"))?;
+                let addr = listener.local_addr().map_err(|e| e.to_string())?;
+                println!("metrics on http://{addr}/metrics");
+                Some(listener)
+            }
+            None => None,
+        };
         if crowd.is_some() {
             println!("demo: open http://{addr}/ in a browser: an ENT login page, about 30 people queueing ahead of you, your turn in about a minute (Ctrl-C to stop)");
         }
@@ -208,7 +225,7 @@ fn run(args: Args) -> Result<(), String> {
         let served = async {
             match crowd {
                 Some(crowd) => demo::serve(listener, config, crowd).await,
-                None => server::serve(listener, config).await,
+                None => server::serve_with_metrics(listener, metrics, config).await,
             }
         };
         tokio::select! {

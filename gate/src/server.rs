@@ -61,6 +61,7 @@ use crate::admin::{AdminState, AdminToken, ClosedState, History};
 use crate::browser::{self, BrowserId, ID_COOKIE};
 use crate::connections::{self, Limits};
 use crate::fairness::{ClientKey, JoinLedger, DEFAULT_MAX_PER_ADDRESS};
+use crate::metrics::{Metrics, Outcome, QueueFigures};
 use crate::queue::{Decision, Queue, QueueConfig, Visit};
 use crate::static_files::{self, Root};
 use crate::token::{Binding, PassVerifier, Signer, TicketClaims, TokenError};
@@ -185,6 +186,9 @@ pub struct GateConfig {
     /// Bearer tokens of the admin API (`/waitroom/admin/…`), each with the label its changes
     /// are logged under; none, and the API is off.
     pub admin_tokens: Vec<AdminToken>,
+    /// Whether the gate's own listener serves `GET /metrics`; off when `--metrics-listen`
+    /// serves it elsewhere ([`serve_with_metrics`]).
+    pub metrics_on_main: bool,
 }
 
 impl GateConfig {
@@ -210,6 +214,7 @@ impl GateConfig {
             client_address_header: None,
             trust_forwarded_proto: false,
             admin_tokens: Vec::new(),
+            metrics_on_main: true,
         }
     }
 
@@ -290,6 +295,8 @@ pub struct GateState {
     /// The last [`MAX_CLOSURES`] closures, `(since, reopened)`: tickets issued before one are
     /// accepted that much past their expiry.
     closures: Mutex<Vec<(Timestamp, Timestamp)>>,
+    /// Prometheus metrics.
+    metrics: Metrics,
 }
 
 /// Headers a reverse proxy writes the client's address into.
@@ -346,6 +353,7 @@ impl GateState {
             })),
             history: Mutex::new(History::default()),
             closures: Mutex::new(Vec::new()),
+            metrics: Metrics::new(),
             config,
         })
     }
@@ -737,6 +745,21 @@ impl GateState {
         }
     }
 
+    /// The Prometheus exposition at `now`.
+    pub fn metrics_text(&self, now: Timestamp) -> String {
+        let state = self.admin_state(now);
+        self.metrics.encode(QueueFigures {
+            queue_length: state.queue_length,
+            admit_per_minute: state.admit_per_minute,
+            closed: state.closed.is_some(),
+            no_show_rate: state.no_show_rate,
+            last_in_line_eta_seconds: state.last_in_line_eta_seconds,
+            admitted: state.admitted_total,
+            joined: state.joined_total,
+            dropped: state.dropped_total,
+        })
+    }
+
     /// Places `client` holds now.
     pub fn held_by(&self, client: ClientKey) -> u32 {
         self.with_queue(|_| self.lock_ledger().held(client))
@@ -891,7 +914,11 @@ pub fn router(state: Arc<GateState>) -> Router {
 pub fn app(state: Arc<GateState>) -> Router {
     let www = state.config.www.clone();
     let config = state.config.clone();
-    let api = router(state);
+    let api = if config.metrics_on_main {
+        router(state.clone()).merge(metrics_router(state))
+    } else {
+        router(state)
+    };
     let app = match www {
         Some(dir) => api.fallback_service(static_files(&dir, ServeDir::new(&dir))),
         None => {
@@ -932,12 +959,57 @@ pub fn protect(app: Router, config: &GateConfig) -> Router {
 
 /// Serves the gate on `listener` until the future is dropped or the listener fails.
 pub async fn serve(listener: tokio::net::TcpListener, config: GateConfig) -> io::Result<()> {
+    serve_with_metrics(listener, None, config).await
+}
+
+/// Serves the gate on `listener`, and `GET /metrics` on `metrics` if given (then not on
+/// `listener`: `--metrics-listen`).
+pub async fn serve_with_metrics(
+    listener: tokio::net::TcpListener,
+    metrics: Option<tokio::net::TcpListener>,
+    mut config: GateConfig,
+) -> io::Result<()> {
     let limits = config.limits;
+    config.metrics_on_main = config.metrics_on_main && metrics.is_none();
     let state = GateState::new(config);
+    let metrics = async {
+        match metrics {
+            Some(listener) => {
+                let app = protect(metrics_router(state.clone()), &state.config);
+                connections::serve(listener, app, limits).await
+            }
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         served = connections::serve(listener, app(state.clone()), limits) => served,
-        () = state.tidy_up() => Ok(()),
+        served = metrics => served,
+        () = state.clone().tidy_up() => Ok(()),
     }
+}
+
+/// Path of the Prometheus exposition.
+pub const METRICS_PATH: &str = "/metrics";
+
+/// `GET /metrics`, alone.
+pub fn metrics_router(state: Arc<GateState>) -> Router {
+    Router::new()
+        .route(METRICS_PATH, get(metrics_text).fallback(method_not_allowed))
+        .with_state(state)
+}
+
+/// `GET /metrics`: the Prometheus exposition.
+async fn metrics_text(State(state): State<Arc<GateState>>) -> Response {
+    let text = state.metrics_text(state.now());
+    (
+        StatusCode::OK,
+        [
+            (axum::http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE),
+            (CACHE_CONTROL, "no-store"),
+        ],
+        text,
+    )
+        .into_response()
 }
 
 #[derive(Clone)]
@@ -1053,14 +1125,42 @@ pub(crate) async fn method_not_allowed() -> Response {
     )
 }
 
-/// `GET /waitroom/status`.
+/// `GET /waitroom/status`, counted and timed for the metrics.
 async fn status(
     State(state): State<Arc<GateState>>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    query: RawQuery,
 ) -> Response {
+    let started = std::time::Instant::now();
+    let (outcome, response) = answer_status(&state, peer, method, headers, query);
+    state.metrics.request(outcome, started.elapsed());
+    response
+}
+
+/// What a status reply counts as in `waitroom_requests_total`.
+fn outcome_of(body: &StatusReply) -> Outcome {
+    match body {
+        StatusReply::Admitted(_) => Outcome::Admitted,
+        StatusReply::Queued(_) => Outcome::Queued,
+        StatusReply::Closed(closed)
+            if matches!(closed.message.as_deref(), Some(FULL_MESSAGE | ADDRESS_MESSAGE)) =>
+        {
+            Outcome::Refused
+        }
+        StatusReply::Closed(_) => Outcome::Closed,
+        _ => Outcome::Refused,
+    }
+}
+
+fn answer_status(
+    state: &Arc<GateState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> (Outcome, Response) {
     if takes_no_place(&method, &headers) {
         let mut response = error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -1068,11 +1168,13 @@ async fn status(
             "This request does not take a place in the queue (HEAD, a robot, a health check or a prefetch); a browser asks with GET.",
         );
         response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(NO_PLACE_RETRY.as_secs()));
-        return response;
+        return (Outcome::Refused, response);
     }
     let ticket = match ticket_param(query.as_deref()) {
         Ok(ticket) => ticket,
-        Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
+        Err(message) => {
+            return (Outcome::Error, error(StatusCode::BAD_REQUEST, "bad_request", message))
+        }
     };
     let peer = peer.map(|Extension(ConnectInfo(peer))| peer.ip());
     let client = state.client_of(&headers, peer);
@@ -1081,16 +1183,20 @@ async fn status(
         None => match BrowserId::random() {
             Some(id) => (id, false),
             None => {
-                return error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "no_randomness",
-                    "The gate cannot draw a browser identifier; try again later.",
+                return (
+                    Outcome::Error,
+                    error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "no_randomness",
+                        "The gate cannot draw a browser identifier; try again later.",
+                    ),
                 )
             }
         },
     };
     let binding = state.signer.binding(&id);
     let answer = state.answer_from(state.now(), ticket.as_deref(), client, binding, had_cookie);
+    let outcome = outcome_of(&answer.body);
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let mut response = json(status, &answer.body);
     let secure = state.over_https(&headers);
@@ -1108,7 +1214,7 @@ async fn status(
             headers.append(SET_COOKIE, cookie);
         }
     }
-    response
+    (outcome, response)
 }
 
 /// `POST /waitroom/verify`.
