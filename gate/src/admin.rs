@@ -24,7 +24,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
@@ -182,6 +182,41 @@ struct CloseRequest {
     /// Unix seconds.
     #[serde(default)]
     until: Option<u64>,
+}
+
+/// Path of the operator's console.
+pub const OPS_PATH: &str = "/waitroom/ops";
+/// The console's policy: its own script and style only, no inline code, talks to the gate only.
+pub const OPS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The console (`gate/ops/`, built into the binary): `/waitroom/ops` and its script and
+/// style, under [`OPS_CSP`]. It needs no token to load; it asks for one to read anything.
+pub fn ops_router() -> Router<Arc<GateState>> {
+    fn file(body: &'static str, content_type: &'static str) -> Response {
+        (
+            StatusCode::OK,
+            [
+                (axum::http::header::CONTENT_TYPE, content_type),
+                (axum::http::header::CONTENT_SECURITY_POLICY, OPS_CSP),
+                (axum::http::header::REFERRER_POLICY, "no-referrer"),
+            ],
+            body,
+        )
+            .into_response()
+    }
+    Router::new()
+        .route(
+            OPS_PATH,
+            get(|| async { file(include_str!("../ops/index.html"), "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/waitroom/ops/ops.js",
+            get(|| async { file(include_str!("../ops/ops.js"), "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/waitroom/ops/ops.css",
+            get(|| async { file(include_str!("../ops/ops.css"), "text/css; charset=utf-8") }),
+        )
 }
 
 /// The admin routes, behind [`authenticate`], to merge into the gate's router.

@@ -175,6 +175,18 @@ fn run(args: Args) -> Result<(), String> {
         None => usable
             .map_or(limits.max_connections, |usable| limits.max_connections.min(usable as usize)),
     };
+    let mut admin_tokens: Vec<AdminToken> =
+        load_admin_token(args.admin_token_file.as_ref(), &args.admin_token_label)?
+            .into_iter()
+            .collect();
+    // The demo shows the operator's side too: a token drawn for this run, printed below.
+    let demo_token = (args.demo && admin_tokens.is_empty()).then(|| {
+        let mut bytes = [0u8; 16];
+        let _ = getrandom::getrandom(&mut bytes);
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        admin_tokens.extend(AdminToken::new("demo", token.as_bytes()));
+        token
+    });
     let config = GateConfig {
         admit_per_minute,
         expected_no_show,
@@ -190,9 +202,7 @@ fn run(args: Args) -> Result<(), String> {
         max_per_address,
         client_address_header,
         trust_forwarded_proto: args.trust_forwarded_proto,
-        admin_tokens: load_admin_token(args.admin_token_file.as_ref(), &args.admin_token_label)?
-            .into_iter()
-            .collect(),
+        admin_tokens,
         ..GateConfig::new(Vec::new())
     };
     let crowd = args.demo.then(|| CrowdConfig::for_rate(admit_per_minute).with_seed(random_seed()));
@@ -219,6 +229,9 @@ fn run(args: Args) -> Result<(), String> {
         };
         if crowd.is_some() {
             println!("demo: open http://{addr}/ in a browser: an ENT login page, about 30 people queueing ahead of you, your turn in about a minute (Ctrl-C to stop)");
+            if let Some(token) = &demo_token {
+                println!("demo: the operator's console is http://{addr}/waitroom/ops (token {token}): watch the queue, change the rate, close and reopen");
+            }
         }
         let _ = std::io::stdout().flush();
         info!(%addr, admit_per_minute = config.admit_per_minute, max_connections = config.limits.max_connections, closed = config.closed.is_some(), demo = crowd.is_some(), "gate started");

@@ -903,6 +903,7 @@ pub fn router(state: Arc<GateState>) -> Router {
         )
         .route(AUTH_PATH, get(auth).fallback(method_not_allowed))
         .merge(crate::admin::router(state.clone()))
+        .merge(crate::admin::ops_router())
         .route("/waitroom", axum::routing::any(not_found))
         .route("/waitroom/{*rest}", axum::routing::any(not_found))
         .layer(middleware::from_fn_with_state(state.clone(), api_headers))

@@ -71,6 +71,15 @@ async fn demo_mode_serves_the_login_page_with_a_crowd_ahead() {
     let url = line.strip_prefix("listening on ").unwrap().to_string();
     let hint = next_line().await;
     assert!(hint.starts_with(&format!("demo: open {url}/")), "{hint}");
+    // The operator's side: the console's URL and a token drawn for this run, which works.
+    let console = next_line().await;
+    let prefix = format!("demo: the operator's console is {url}/waitroom/ops (token ");
+    let token = console
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.split(')').next())
+        .expect(&console)
+        .to_string();
+    assert_eq!(token.len(), 32, "{console}");
 
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let page = client.get(format!("{url}/")).send().await.unwrap();
@@ -82,6 +91,12 @@ async fn demo_mode_serves_the_login_page_with_a_crowd_ahead() {
         panic!("the crowd should be ahead");
     };
     assert!(queued.position > 20, "position {}", queued.position);
+    let state =
+        client.get(format!("{url}/waitroom/admin/state")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(state.status(), reqwest::StatusCode::OK);
+    let console = client.get(format!("{url}/waitroom/ops")).send().await.unwrap();
+    let csp = console.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
     child.kill().await.unwrap();
 }
 
