@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use crate::machine::View;
-use crate::messages::{Messages, Phase};
+use crate::machine::{Phase, View};
+use crate::messages::Messages;
 use crate::time::Timestamp;
 
 /// Shortest time between two position announcements.

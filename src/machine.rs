@@ -13,16 +13,17 @@ use std::time::Duration;
 
 use crate::backoff::Backoff;
 use crate::config::{Config, FailPolicy};
-use crate::eta::{EtaEstimator, EtaRange};
-use crate::messages::Phase;
+use crate::eta::EtaEstimator;
 use crate::reply::Reply;
 use crate::rng::Rng;
 use crate::time::{duration_millis, Timestamp};
 
 mod snapshot_json;
 mod stored;
+mod view;
 
 pub use stored::CLOCK_SKEW;
+pub use view::{Phase, View};
 
 /// Widest jitter added to a native, server-guided return: small, so that the queue order the
 /// gate planned is kept, yet enough to spread users told the same instant.
@@ -100,8 +101,8 @@ pub enum Status {
     /// The gate cannot be reached or answers nonsense statuses, or it cannot keep our place
     /// because this browser refuses its cookies: the fail-open / fail-closed policy applies.
     Unavailable {
-        /// Since when, for the fail-open delay (milliseconds since the epoch).
-        since: u64,
+        /// Since when, for the fail-open delay.
+        since: Timestamp,
         /// The gate answered `cookies_required`: the user is asked to enable cookies.
         #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "std::ops::Not::not"))]
         cookies: bool,
@@ -112,8 +113,8 @@ pub enum Status {
     Admitted {
         /// The pass, if the gate gave one.
         pass: Option<String>,
-        /// When the pass stops being valid (milliseconds since the epoch).
-        expires_at: Option<u64>,
+        /// When the pass stops being valid.
+        expires_at: Option<Timestamp>,
     },
     /// The gate was unreachable and the policy is fail-open: the guard is lifted.
     FailedOpen,
@@ -125,12 +126,13 @@ pub enum Status {
 pub struct Place {
     /// Position in the last reply.
     pub position: u64,
-    /// When that reply arrived (ms since the epoch).
-    pub at: u64,
+    /// When that reply arrived.
+    pub at: Timestamp,
     /// Places per minute the queue advances.
     pub advance_per_minute: f64,
-    /// The gate's estimate at that time, in ms.
-    pub eta_ms: u64,
+    /// The gate's estimate at that time (stored as `eta_ms`, whole milliseconds).
+    #[cfg_attr(feature = "serde", serde(rename = "eta_ms", with = "crate::time::serde_millis"))]
+    pub eta: Duration,
     /// The position when this browser first joined, for the progress bar.
     pub entry_position: u64,
 }
@@ -142,54 +144,18 @@ pub struct Place {
 pub struct Snapshot {
     /// The ticket, if the gate gave one.
     pub ticket: Option<String>,
-    /// No request before this time (ms since the epoch).
-    pub next_at: u64,
+    /// No request before this time.
+    pub next_at: Timestamp,
     /// Consecutive failed attempts, so a reload does not reset the backoff.
     pub attempt: u32,
     /// What the user sees.
     pub status: Status,
     /// The last queue place.
     pub place: Option<Place>,
-    /// When the last reply arrived (ms since the epoch).
-    pub last_update: Option<u64>,
-    /// When this snapshot was taken (ms since the epoch): the newest one wins across tabs.
-    pub saved_at: u64,
-}
-
-/// Everything the overlay shows, in numbers; `messages` turns it into words.
-#[derive(Debug, Clone, PartialEq)]
-pub struct View {
-    /// The headline state.
-    pub phase: Phase,
-    /// Position, counted down locally between replies.
-    pub position: Option<u64>,
-    /// People ahead (`position - 1`).
-    pub ahead: Option<u64>,
-    /// Wait estimate, pessimistic.
-    pub eta: Option<EtaRange>,
-    /// Progress from the entry position, 0 to 100.
-    pub progress_percent: Option<u8>,
-    /// Time left before the next automatic attempt.
-    pub next_attempt_in: Option<Duration>,
     /// When the last reply arrived.
     pub last_update: Option<Timestamp>,
-    /// Whether "try again now" would send a request (only when the schedule allows).
-    pub retry_enabled: bool,
-    /// The operator's message when closed.
-    pub closed_message: Option<String>,
-}
-
-impl View {
-    /// Whether the overlay should be up, for a widget that has `started` (at load, or at the
-    /// first submit with `data-check="submit"`), whose overlay is `shown` already, and whose
-    /// user has `submit_blocked` (tried to log in). Nothing shows while the first check runs,
-    /// so users let in at once see no flash, unless they already tried to submit and wonder why
-    /// nothing happens; once up, it stays up until the user is in.
-    pub fn wants_overlay(&self, started: bool, shown: bool, submit_blocked: bool) -> bool {
-        started
-            && self.phase != Phase::Admitted
-            && (self.phase != Phase::Checking || shown || submit_blocked)
-    }
+    /// When this snapshot was taken: the newest one wins across tabs.
+    pub saved_at: Timestamp,
 }
 
 /// The waiting-room state machine.
@@ -211,7 +177,7 @@ pub struct Machine {
     next_at: Option<Timestamp>,
     in_flight: bool,
     /// When the newest snapshot this tab knows of was taken, its own or a peer's.
-    saved_at: u64,
+    saved_at: Timestamp,
     started: bool,
     /// This page is the gate's refusal (a quota page): each attempt is a page load.
     refusal_page: bool,
@@ -243,7 +209,7 @@ impl Machine {
             last_update: None,
             next_at: None,
             in_flight: false,
-            saved_at: 0,
+            saved_at: Timestamp::EPOCH,
             started: false,
             refusal_page: false,
             leader: true,
@@ -347,7 +313,7 @@ impl Machine {
             Reply::Admitted { pass, pass_expires_in, redirect } => {
                 self.backoff.reset();
                 self.last_update = Some(now);
-                let expires_at = pass_expires_in.map(|d| now.saturating_add(d).as_millis());
+                let expires_at = pass_expires_in.map(|d| now.saturating_add(d));
                 self.status = Status::Admitted { pass: pass.clone(), expires_at };
                 self.actions.push_back(Action::Admit { pass, redirect });
             }
@@ -373,13 +339,8 @@ impl Machine {
                 };
                 self.eta.observe(now, position);
                 self.ticket = Some(ticket);
-                self.place = Some(Place {
-                    position,
-                    at: now.as_millis(),
-                    advance_per_minute,
-                    eta_ms: duration_millis(eta),
-                    entry_position,
-                });
+                self.place =
+                    Some(Place { position, at: now, advance_per_minute, eta, entry_position });
                 self.status = Status::Queued;
                 let delay = retry_after.max(own);
                 self.schedule(now, delay, RETURN_JITTER_CAP);
@@ -446,7 +407,7 @@ impl Machine {
         if online && self.started && !self.is_final() && self.polls() {
             // Time offline says nothing about the gate: its fail-open delay starts again.
             if let Status::Unavailable { since, .. } = &mut self.status {
-                *since = now.as_millis();
+                *since = now;
             }
             let (low, high) = RECONNECT_JITTER;
             let earliest = now.saturating_add(self.rng.between(low, high));
@@ -499,7 +460,7 @@ impl Machine {
         }
         let fail_open_at = match self.status {
             Status::Unavailable { since, .. } if self.fail == FailPolicy::Open && self.online => {
-                Some(Timestamp::from_millis(since).saturating_add(self.fail_open_after))
+                Some(since.saturating_add(self.fail_open_after))
             }
             _ => None,
         };
@@ -533,8 +494,7 @@ impl Machine {
             self.place.as_ref().filter(|_| self.shows_place()).map(|p| local_position(p, now));
         let eta = match (&self.place, position) {
             (Some(p), Some(pos)) => {
-                let remaining = Duration::from_millis(p.eta_ms)
-                    .saturating_sub(now.saturating_duration_since(Timestamp::from_millis(p.at)));
+                let remaining = p.eta.saturating_sub(now.saturating_duration_since(p.at));
                 self.eta.estimate(pos, Some(remaining))
             }
             _ => None,
@@ -587,12 +547,12 @@ impl Machine {
     pub fn snapshot(&self, now: Timestamp) -> Snapshot {
         Snapshot {
             ticket: self.ticket.clone(),
-            next_at: self.next_at.map_or(now.as_millis(), Timestamp::as_millis),
+            next_at: self.next_at.unwrap_or(now),
             attempt: self.backoff.attempt(),
             status: self.status.clone(),
             place: self.place.clone(),
-            last_update: self.last_update.map(Timestamp::as_millis),
-            saved_at: now.as_millis(),
+            last_update: self.last_update,
+            saved_at: now,
         }
     }
 
@@ -688,7 +648,7 @@ impl Machine {
     fn unavailable(&mut self, now: Timestamp, cookies: bool) -> bool {
         let since = match self.status {
             Status::Unavailable { since, .. } => since,
-            _ => now.as_millis(),
+            _ => now,
         };
         self.status = Status::Unavailable { since, cookies };
         if self.fail_open_due(now) {
@@ -704,7 +664,7 @@ impl Machine {
             Status::Unavailable { since, .. } => {
                 self.fail == FailPolicy::Open
                     && self.online
-                    && now >= Timestamp::from_millis(since).saturating_add(self.fail_open_after)
+                    && now >= since.saturating_add(self.fail_open_after)
             }
             _ => false,
         }
@@ -716,25 +676,25 @@ impl Machine {
     }
 
     fn persist(&mut self, now: Timestamp) {
-        self.saved_at = now.as_millis();
+        self.saved_at = now;
         self.actions.push_back(Action::Persist(self.snapshot(now)));
     }
 
     /// Takes over a persisted or peer snapshot; the schedule never moves earlier.
     fn adopt(&mut self, now: Timestamp, snapshot: Snapshot) {
         let snapshot = snapshot.checked(now);
-        let stored = Timestamp::from_millis(snapshot.next_at);
+        let stored = snapshot.next_at;
         self.saved_at = self.saved_at.max(snapshot.saved_at);
         self.next_at = Some(self.next_at.map_or(stored, |t| t.max(stored)));
         // Set the attempt count, not add to it: every peer snapshot would otherwise push the
         // backoff further towards its cap and its attempt limit.
         self.backoff.resume(snapshot.attempt);
         if let Some(p) = &snapshot.place {
-            self.eta.observe(Timestamp::from_millis(p.at), p.position);
+            self.eta.observe(p.at, p.position);
         }
         self.ticket = snapshot.ticket;
         self.place = snapshot.place;
-        self.last_update = snapshot.last_update.map(Timestamp::from_millis);
+        self.last_update = snapshot.last_update;
         self.status = snapshot.status;
     }
 }
@@ -742,8 +702,7 @@ impl Machine {
 /// The position counted down from the last reply at the queue's advance rate, never below 1:
 /// only the gate can say "your turn".
 fn local_position(place: &Place, now: Timestamp) -> u64 {
-    let minutes =
-        now.saturating_duration_since(Timestamp::from_millis(place.at)).as_secs_f64() / 60.0;
+    let minutes = now.saturating_duration_since(place.at).as_secs_f64() / 60.0;
     let advanced = (minutes * place.advance_per_minute).floor();
     let advanced = if advanced.is_finite() && advanced > 0.0 { advanced as u64 } else { 0 };
     place.position.saturating_sub(advanced).max(1)

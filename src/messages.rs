@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use crate::config::LangSetting;
+use crate::machine::Phase;
 use crate::text::{decimal, two_digits};
 
 /// No-break space (before `:` and between a number and its unit).
@@ -52,50 +53,6 @@ pub const QUOTA_MESSAGE_FR: &str = "À situation exceptionnelle, mesures excepti
 
 /// English version of [`QUOTA_MESSAGE_FR`].
 pub const QUOTA_MESSAGE_EN: &str = "Exceptional circumstances call for exceptional measures. So that everyone can reach their school network in good conditions, we have limited the length of sessions and introduced a quota. When the maximum number of users is reached, you need to wait for your turn. Please keep this page open: it will let you in as soon as it is your turn.";
-
-/// Where the user is, as one short status line (see [`Messages::heading`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Phase {
-    /// Asking the gate whether there is room.
-    Checking,
-    /// Waiting with a place in the queue.
-    Queued,
-    /// Told to come back later (429/503 without a queue place).
-    Throttled,
-    /// The browser is offline.
-    Offline,
-    /// The portal is closed (maintenance).
-    Closed,
-    /// The gate does not answer (network error, timeout, 5xx).
-    Unavailable,
-    /// The browser refuses the gate's cookies, so it cannot keep a place in the queue.
-    CookiesRequired,
-    /// The attempt limit was reached.
-    GaveUp,
-    /// Admitted: the user may log in.
-    Admitted,
-}
-
-impl Phase {
-    /// Whether the quota message explains this phase: while waiting for a turn, yes; when the
-    /// portal is closed, unreachable, or the user is in, it would mislead.
-    pub fn explains_quota(self) -> bool {
-        matches!(self, Phase::Checking | Phase::Queued | Phase::Throttled | Phase::Offline)
-    }
-
-    /// Every phase, in the order above.
-    pub const ALL: [Phase; 9] = [
-        Phase::Checking,
-        Phase::Queued,
-        Phase::Throttled,
-        Phase::Offline,
-        Phase::Closed,
-        Phase::Unavailable,
-        Phase::CookiesRequired,
-        Phase::GaveUp,
-        Phase::Admitted,
-    ];
-}
 
 /// The texts in one language, with the operator's title and message overrides.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
-/// Milliseconds since the Unix epoch.
+/// Milliseconds since the Unix epoch. Stored (and serialized) as that bare number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
 pub struct Timestamp(u64);
 
 impl Timestamp {
@@ -45,6 +46,23 @@ impl Timestamp {
 /// A duration in whole milliseconds, saturating instead of overflowing.
 pub fn duration_millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A [`Duration`] serialized as whole milliseconds (`#[serde(with = "crate::time::serde_millis")]`),
+/// the layout stored snapshots have always had.
+#[cfg(feature = "serde")]
+pub mod serde_millis {
+    use std::time::Duration;
+
+    /// Writes `d` as whole milliseconds.
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(super::duration_millis(*d))
+    }
+
+    /// Reads whole milliseconds.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        <u64 as serde::Deserialize>::deserialize(d).map(Duration::from_millis)
+    }
 }
 
 #[cfg(test)]

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use waitroom::config::{Config, FailPolicy};
-use waitroom::machine::{Action, Machine, Snapshot, Status, LEADER_GRACE, RECONNECT_JITTER};
-use waitroom::messages::Phase;
+use waitroom::machine::{Action, Machine, Phase, Snapshot, Status, LEADER_GRACE, RECONNECT_JITTER};
 use waitroom::reply::{Reply, Unavailable};
 use waitroom::time::Timestamp;
 
@@ -74,7 +73,7 @@ fn a_queued_user_returns_at_the_servers_time_plus_a_small_jitter() {
     let next = m.next_allowed().unwrap();
     assert!(next >= at(60.0) && next <= at(65.0), "{next:?}");
     assert_eq!(m.poll_timeout(), Some(next));
-    assert_eq!(last_snapshot(&actions).unwrap().next_at, next.as_millis());
+    assert_eq!(last_snapshot(&actions).unwrap().next_at, next);
     assert_eq!(last_snapshot(&actions).unwrap().ticket.as_deref(), Some("ticket-120"));
 }
 
@@ -121,7 +120,7 @@ fn reload_before_deadline_sends_nothing() {
             reloaded.view(now).position,
             Some(40 - (now.saturating_duration_since(T0).as_secs()))
         );
-        assert_eq!(reloaded.poll_timeout(), Some(Timestamp::from_millis(snapshot.next_at)));
+        assert_eq!(reloaded.poll_timeout(), Some(snapshot.next_at));
         assert_eq!(reloaded.ticket(), Some("ticket-40"));
     }
 }
@@ -293,7 +292,7 @@ fn a_peer_snapshot_that_admits_lifts_the_guard_in_every_tab() {
     drain(&mut follower);
     let mut admitted = last_snapshot(&actions).unwrap();
     admitted.status = Status::Admitted { pass: Some("p".into()), expires_at: None };
-    admitted.saved_at += 5_000;
+    admitted.saved_at = admitted.saved_at.saturating_add(Duration::from_secs(5));
     follower.handle_peer(at(5.0), admitted);
     assert!(
         drain(&mut follower).contains(&Action::Admit { pass: Some("p".into()), redirect: None })
@@ -416,7 +415,7 @@ proptest! {
                         *in_flight = true;
                     }
                     Action::Persist(s) => {
-                        *deadline = (*deadline).max(Timestamp::from_millis(s.next_at));
+                        *deadline = (*deadline).max(s.next_at);
                         *stored = Some(s);
                     }
                     _ => {}
@@ -568,7 +567,7 @@ fn peer_snapshots_set_the_backoff_attempts_rather_than_add_to_them() {
     follower.handle_role(T0, false);
     follower.handle_start(T0, Some(stored.clone()));
     for k in 1..=3 {
-        stored.saved_at += 1_000 * k;
+        stored.saved_at = stored.saved_at.saturating_add(Duration::from_secs(k));
         follower.handle_peer(at(k as f64), stored.clone());
     }
     assert_eq!(follower.snapshot(at(4.0)).attempt, 2);
@@ -582,7 +581,7 @@ fn a_late_reply_after_another_tab_let_the_user_in_is_ignored() {
     drain(&mut m);
     let mut admitted = last_snapshot(&actions).unwrap();
     admitted.status = Status::Admitted { pass: Some("p".into()), expires_at: None };
-    admitted.saved_at = next.as_millis() + 1;
+    admitted.saved_at = next.saturating_add(Duration::from_millis(1));
     m.handle_peer(next, admitted);
     drain(&mut m);
     m.handle_reply(next, queued(2, 30));
@@ -599,12 +598,12 @@ fn on_the_quota_page_itself_the_first_request_waits_a_backoff() {
     assert_eq!(m.view(T0).phase, Phase::Throttled);
     let next = m.next_allowed().unwrap();
     assert!(next >= at(1.0) && next <= at(1.5), "at least the base delay, plus jitter: {next:?}");
-    assert_eq!(last_snapshot(&actions).unwrap().next_at, next.as_millis(), "F5 keeps the schedule");
+    assert_eq!(last_snapshot(&actions).unwrap().next_at, next, "F5 keeps the schedule");
     m.handle_timeout(next);
     let actions = drain(&mut m);
     assert_eq!(sends(&actions), 0, "no fetch: it would spend the token the navigation needs");
     assert!(
-        matches!(actions.as_slice(), [.., Action::Persist(s), Action::Reload] if s.next_at > next.as_millis()),
+        matches!(actions.as_slice(), [.., Action::Persist(s), Action::Reload] if s.next_at > next),
         "the schedule is stored, then the gate's URL is loaded as the page: {actions:?}"
     );
 }
@@ -619,8 +618,8 @@ fn each_refused_page_load_counts_one_more_attempt() {
         m.handle_start_refused(now, stored.take());
         let snapshot = last_snapshot(&drain(&mut m)).unwrap();
         attempts.push(snapshot.attempt);
-        assert!(Timestamp::from_millis(snapshot.next_at) > now, "never at once");
-        now = Timestamp::from_millis(snapshot.next_at);
+        assert!(snapshot.next_at > now, "never at once");
+        now = snapshot.next_at;
         m.handle_timeout(now);
         let actions = drain(&mut m);
         assert_eq!(actions.last(), Some(&Action::Reload));
@@ -635,18 +634,18 @@ fn back_on_the_quota_page_a_stored_admission_is_spent_not_replayed() {
     // loads with that admission in storage. Honouring it would navigate straight back.
     for stored in [
         Status::Admitted { pass: None, expires_at: None },
-        Status::Admitted { pass: Some("p".into()), expires_at: Some(at(300.0).as_millis()) },
+        Status::Admitted { pass: Some("p".into()), expires_at: Some(at(300.0)) },
         Status::FailedOpen,
     ] {
         let mut m = Machine::new(&config(), 29);
         let snapshot = Snapshot {
             ticket: None,
-            next_at: T0.as_millis() - 1_000,
+            next_at: T0.saturating_sub(Duration::from_secs(1)),
             attempt: 3,
             status: stored.clone(),
             place: None,
-            last_update: Some(T0.as_millis() - 1_000),
-            saved_at: T0.as_millis() - 1_000,
+            last_update: Some(T0.saturating_sub(Duration::from_secs(1))),
+            saved_at: T0.saturating_sub(Duration::from_secs(1)),
         };
         m.handle_start_refused(T0, Some(snapshot));
         let actions = drain(&mut m);
@@ -784,7 +783,7 @@ fn a_fail_open_saved_with_the_clock_a_year_ahead_is_not_honoured_a_month_later()
     let mut m = Machine::new(&config(), 43);
     let now = at(30.0 * 86_400.0);
     let mut snapshot = stored(r#"{"kind":"failed_open"}"#, year_ahead);
-    snapshot.next_at = year_ahead.saturating_add(Duration::from_secs(5)).as_millis();
+    snapshot.next_at = year_ahead.saturating_add(Duration::from_secs(5));
     m.handle_start(now, Some(snapshot));
     let actions = drain(&mut m);
     assert!(!actions.contains(&Action::FailOpen), "{actions:?}");
@@ -803,13 +802,13 @@ fn stored_times_and_places_out_of_range_are_clamped_or_dropped() {
         now.as_millis()
     );
     let snapshot = Snapshot::from_json(&json).unwrap().checked(now);
-    assert_eq!(snapshot.status, Status::Unavailable { since: now.as_millis(), cookies: false });
-    assert_eq!(snapshot.last_update, Some(now.as_millis()));
-    assert_eq!(snapshot.next_at, at(3_660.0).as_millis(), "at most an hour (and a minute) ahead");
+    assert_eq!(snapshot.status, Status::Unavailable { since: now, cookies: false });
+    assert_eq!(snapshot.last_update, Some(now));
+    assert_eq!(snapshot.next_at, at(3_660.0), "at most an hour (and a minute) ahead");
     let place = snapshot.place.clone().unwrap();
-    assert_eq!(place.at, now.as_millis());
+    assert_eq!(place.at, now);
     assert_eq!(place.entry_position, 50, "never behind the current position");
-    assert_eq!(place.eta_ms, 48 * 3_600_000);
+    assert_eq!(place.eta, Duration::from_secs(48 * 3_600));
     assert_eq!(place.advance_per_minute, 1_000_000.0);
     // The outage clock starts now, not in a year: fail-open stays 30 s away, not 400 days.
     m.handle_start(now, Some(snapshot));
@@ -829,12 +828,12 @@ fn stored_times_and_places_out_of_range_are_clamped_or_dropped() {
 fn a_peer_snapshot_from_the_future_does_not_win_every_later_comparison() {
     let (mut m, actions) = queued_machine(45, 40, 30);
     let mut forged = last_snapshot(&actions).unwrap();
-    forged.saved_at = u64::MAX;
+    forged.saved_at = Timestamp::from_millis(u64::MAX);
     forged.place.as_mut().unwrap().position = 999;
     m.handle_peer(at(1.0), forged);
     drain(&mut m);
     let mut genuine = last_snapshot(&actions).unwrap();
-    genuine.saved_at = at(2.0).as_millis();
+    genuine.saved_at = at(2.0);
     genuine.place.as_mut().unwrap().position = 12;
     m.handle_peer(at(2.0), genuine);
     let place = m.snapshot(at(2.0)).place.unwrap();
@@ -888,7 +887,7 @@ fn try_again_works_from_a_follower_tab() {
     follower.handle_role(now, false);
     follower.handle_start(now, Some(gave_up.clone()));
     drain(&mut follower);
-    let due = Timestamp::from_millis(gave_up.next_at);
+    let due = gave_up.next_at;
     assert!(!follower.view(now).retry_enabled || now >= due, "not before the schedule");
     assert!(follower.view(due).retry_enabled, "enabled in the follower once due");
     follower.handle_retry(due);
@@ -902,12 +901,12 @@ fn the_attempt_count_is_restored_exactly_beyond_64() {
     let mut m = Machine::new(&limited, 61);
     let snapshot = Snapshot {
         ticket: None,
-        next_at: T0.as_millis(),
+        next_at: T0,
         attempt: 99,
         status: Status::Throttled,
         place: None,
         last_update: None,
-        saved_at: T0.as_millis(),
+        saved_at: T0,
     };
     m.handle_start(T0, Some(snapshot));
     assert_eq!(sends(&drain(&mut m)), 1);

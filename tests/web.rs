@@ -20,8 +20,8 @@ use web_sys::{
 
 use waitroom::config::{Config, Theme};
 use waitroom::eta::EtaRange;
-use waitroom::machine::{Place, Snapshot, Status, View};
-use waitroom::messages::{Language, Messages, Phase};
+use waitroom::machine::{Phase, Place, Snapshot, Status, View};
+use waitroom::messages::{Language, Messages};
 use waitroom::time::Timestamp;
 use waitroom::web::listener::EventListener;
 use waitroom::web::overlay::Overlay;
@@ -192,18 +192,18 @@ fn the_snapshot_survives_a_reload_in_local_storage() {
     let store = Store::new("https://ent.example.fr/waitroom/status");
     let snapshot = Snapshot {
         ticket: Some("t.abc".to_string()),
-        next_at: 1_775_462_460_000,
+        next_at: Timestamp::from_millis(1_775_462_460_000),
         attempt: 2,
         status: Status::Queued,
         place: Some(Place {
             position: 42,
-            at: 1_775_462_400_000,
+            at: Timestamp::from_millis(1_775_462_400_000),
             advance_per_minute: 6.5,
-            eta_ms: 300_000,
+            eta: Duration::from_secs(300),
             entry_position: 70,
         }),
-        last_update: Some(1_775_462_400_000),
-        saved_at: 1_775_462_400_500,
+        last_update: Some(Timestamp::from_millis(1_775_462_400_000)),
+        saved_at: Timestamp::from_millis(1_775_462_400_500),
     };
     store.save(&snapshot);
     assert_eq!(Store::new("https://ent.example.fr/waitroom/status").load(), Some(snapshot));
@@ -401,13 +401,13 @@ async fn a_queued_reply_shows_the_overlay_then_admission_lifts_the_guard() {
 fn admit_from_another_tab(gate: &str, pass: &str) {
     let admitted_snapshot = Snapshot {
         ticket: Some("t.1".to_string()),
-        next_at: 0,
+        next_at: Timestamp::EPOCH,
         attempt: 0,
         status: Status::Admitted { pass: Some(pass.to_string()), expires_at: None },
         place: None,
         last_update: None,
         // Now: a snapshot from the future is not believed (Snapshot::checked).
-        saved_at: js_sys::Date::now() as u64,
+        saved_at: web::now(),
     };
     let init = web_sys::StorageEventInit::new();
     init.set_key(Some(

@@ -2,22 +2,26 @@
 //! written with [`crate::json`] so that the widget ships without serde. Keeping serde's layout
 //! means a snapshot stored by an earlier build, or by a tab still running one, stays readable.
 
+use std::time::Duration;
+
 use super::{Place, Snapshot, Status};
 use crate::json::{self, ObjectWriter, Value};
+use crate::time::{duration_millis, Timestamp};
 
 impl Snapshot {
     /// The snapshot as JSON, in the layout serde writes (every member present, `null` for none).
     pub fn to_json(&self) -> String {
         let mut w = ObjectWriter::new();
         w.optional_string("ticket", self.ticket.as_deref())
-            .u64("next_at", self.next_at)
+            .u64("next_at", self.next_at.as_millis())
             .u64("attempt", u64::from(self.attempt))
             .raw("status", &status_json(&self.status));
         match &self.place {
             Some(place) => w.raw("place", &place_json(place)),
             None => w.null("place"),
         };
-        w.optional_u64("last_update", self.last_update).u64("saved_at", self.saved_at);
+        w.optional_u64("last_update", self.last_update.map(Timestamp::as_millis))
+            .u64("saved_at", self.saved_at.as_millis());
         w.finish()
     }
 
@@ -27,18 +31,23 @@ impl Snapshot {
         let v = json::parse(text)?;
         Some(Snapshot {
             ticket: v.optional("ticket", string)?,
-            next_at: v.get("next_at")?.as_u64()?,
+            next_at: timestamp(v.get("next_at")?)?,
             attempt: u32::try_from(v.get("attempt")?.as_u64()?).ok()?,
             status: read_status(v.get("status")?)?,
             place: v.optional("place", read_place)?,
-            last_update: v.optional("last_update", Value::as_u64)?,
-            saved_at: v.get("saved_at")?.as_u64()?,
+            last_update: v.optional("last_update", timestamp)?,
+            saved_at: timestamp(v.get("saved_at")?)?,
         })
     }
 }
 
 fn string(v: &Value<'_>) -> Option<String> {
     v.as_str().map(str::to_owned)
+}
+
+/// Times are stored as milliseconds since the epoch.
+fn timestamp(v: &Value<'_>) -> Option<Timestamp> {
+    v.as_u64().map(Timestamp::from_millis)
 }
 
 /// serde's internally tagged layout: `{"kind":"closed","message":…}`.
@@ -52,7 +61,7 @@ fn status_json(status: &Status) -> String {
             w.string("kind", "closed").optional_string("message", message.as_deref())
         }
         Status::Unavailable { since, cookies } => {
-            w.string("kind", "unavailable").u64("since", *since);
+            w.string("kind", "unavailable").u64("since", since.as_millis());
             if *cookies {
                 w.raw("cookies", "true");
             }
@@ -62,7 +71,7 @@ fn status_json(status: &Status) -> String {
         Status::Admitted { pass, expires_at } => w
             .string("kind", "admitted")
             .optional_string("pass", pass.as_deref())
-            .optional_u64("expires_at", *expires_at),
+            .optional_u64("expires_at", expires_at.map(Timestamp::as_millis)),
         Status::FailedOpen => w.string("kind", "failed_open"),
     };
     w.finish()
@@ -75,14 +84,14 @@ fn read_status(v: &Value<'_>) -> Option<Status> {
         "throttled" => Status::Throttled,
         "closed" => Status::Closed { message: v.optional("message", string)? },
         "unavailable" => Status::Unavailable {
-            since: v.get("since")?.as_u64()?,
+            since: timestamp(v.get("since")?)?,
             // Written only when true, as serde skips a false one.
             cookies: matches!(v.get("cookies"), Some(Value::Bool(true))),
         },
         "gave_up" => Status::GaveUp,
         "admitted" => Status::Admitted {
             pass: v.optional("pass", string)?,
-            expires_at: v.optional("expires_at", Value::as_u64)?,
+            expires_at: v.optional("expires_at", timestamp)?,
         },
         "failed_open" => Status::FailedOpen,
         _ => return None,
@@ -92,9 +101,9 @@ fn read_status(v: &Value<'_>) -> Option<Status> {
 fn place_json(place: &Place) -> String {
     let mut w = ObjectWriter::new();
     w.u64("position", place.position)
-        .u64("at", place.at)
+        .u64("at", place.at.as_millis())
         .f64("advance_per_minute", place.advance_per_minute)
-        .u64("eta_ms", place.eta_ms)
+        .u64("eta_ms", duration_millis(place.eta))
         .u64("entry_position", place.entry_position);
     w.finish()
 }
@@ -102,9 +111,9 @@ fn place_json(place: &Place) -> String {
 fn read_place(v: &Value<'_>) -> Option<Place> {
     Some(Place {
         position: v.get("position")?.as_u64()?,
-        at: v.get("at")?.as_u64()?,
+        at: timestamp(v.get("at")?)?,
         advance_per_minute: v.get("advance_per_minute")?.as_f64()?,
-        eta_ms: v.get("eta_ms")?.as_u64()?,
+        eta: Duration::from_millis(v.get("eta_ms")?.as_u64()?),
         entry_position: v.get("entry_position")?.as_u64()?,
     })
 }
@@ -118,18 +127,18 @@ mod tests {
     fn queued() -> Snapshot {
         Snapshot {
             ticket: Some("t.abc".to_string()),
-            next_at: 1_775_462_460_000,
+            next_at: Timestamp::from_millis(1_775_462_460_000),
             attempt: 2,
             status: Status::Queued,
             place: Some(Place {
                 position: 42,
-                at: 1_775_462_400_000,
+                at: Timestamp::from_millis(1_775_462_400_000),
                 advance_per_minute: 6.5,
-                eta_ms: 300_000,
+                eta: Duration::from_secs(300),
                 entry_position: 70,
             }),
-            last_update: Some(1_775_462_400_000),
-            saved_at: 1_775_462_400_500,
+            last_update: Some(Timestamp::from_millis(1_775_462_400_000)),
+            saved_at: Timestamp::from_millis(1_775_462_400_500),
         }
     }
 
@@ -159,6 +168,10 @@ mod tests {
         }
     }
 
+    fn any_time() -> impl Strategy<Value = Timestamp> {
+        any::<u64>().prop_map(Timestamp::from_millis)
+    }
+
     fn any_status() -> impl Strategy<Value = Status> {
         let text = || proptest::option::of("(?s).{0,20}");
         prop_oneof![
@@ -166,10 +179,10 @@ mod tests {
             Just(Status::Queued),
             Just(Status::Throttled),
             text().prop_map(|message| Status::Closed { message }),
-            (any::<u64>(), any::<bool>())
+            (any_time(), any::<bool>())
                 .prop_map(|(since, cookies)| Status::Unavailable { since, cookies }),
             Just(Status::GaveUp),
-            (text(), proptest::option::of(any::<u64>()))
+            (text(), proptest::option::of(any_time()))
                 .prop_map(|(pass, expires_at)| Status::Admitted { pass, expires_at }),
             Just(Status::FailedOpen),
         ]
@@ -178,23 +191,23 @@ mod tests {
     fn any_snapshot() -> impl Strategy<Value = Snapshot> {
         // Rates are stored to the thousandth (`json::push_f64`): generate exactly those.
         let rate = (0u64..1_000_000_000).prop_map(|milli| milli as f64 / 1000.0);
-        let place = (any::<u64>(), any::<u64>(), rate, any::<u64>(), any::<u64>()).prop_map(
+        let place = (any::<u64>(), any_time(), rate, any::<u64>(), any::<u64>()).prop_map(
             |(position, at, advance_per_minute, eta_ms, entry_position)| Place {
                 position,
                 at,
                 advance_per_minute,
-                eta_ms,
+                eta: Duration::from_millis(eta_ms),
                 entry_position,
             },
         );
         (
             proptest::option::of("(?s).{0,20}"),
-            any::<u64>(),
+            any_time(),
             any::<u32>(),
             any_status(),
             proptest::option::of(place),
-            proptest::option::of(any::<u64>()),
-            any::<u64>(),
+            proptest::option::of(any_time()),
+            any_time(),
         )
             .prop_map(
                 |(ticket, next_at, attempt, status, place, last_update, saved_at)| Snapshot {

@@ -14,7 +14,7 @@ use crate::reply::{
     cut, is_token, MAX_ADVANCE_PER_MINUTE, MAX_ETA, MAX_MESSAGE_CHARS, MAX_PASS_LIFETIME,
     MAX_POSITION,
 };
-use crate::time::{duration_millis, Timestamp};
+use crate::time::Timestamp;
 
 /// How far ahead of this tab's clock a snapshot may have been taken (another tab's clock, a
 /// clock corrected since) and still vouch for an admission.
@@ -32,18 +32,15 @@ impl Snapshot {
     ///   becomes [`Status::Checking`]: the gate is asked again.
     #[must_use]
     pub fn checked(mut self, now: Timestamp) -> Snapshot {
-        let now_ms = now.as_millis();
-        let saved_at = Timestamp::from_millis(self.saved_at);
+        let saved_at = self.saved_at;
         let recent = saved_at <= now.saturating_add(CLOCK_SKEW)
             && now.saturating_duration_since(saved_at) <= FINAL_STATE_MEMORY;
         // Taken by a clock ahead of ours: its schedule keeps its delay, counted from now.
-        let ahead = self.saved_at.saturating_sub(now_ms);
-        self.saved_at = self.saved_at.min(now_ms);
-        self.next_at = self
-            .next_at
-            .saturating_sub(ahead)
-            .min(now.saturating_add(MAX_SCHEDULE_AHEAD).as_millis());
-        self.last_update = self.last_update.map(|t| t.min(now_ms));
+        let ahead = self.saved_at.saturating_duration_since(now);
+        self.saved_at = self.saved_at.min(now);
+        self.next_at =
+            self.next_at.saturating_sub(ahead).min(now.saturating_add(MAX_SCHEDULE_AHEAD));
+        self.last_update = self.last_update.map(|t| t.min(now));
         if !self.ticket.as_deref().is_none_or(is_token) {
             self.ticket = None;
             self.place = None;
@@ -54,14 +51,14 @@ impl Snapshot {
                 Status::Closed { message: message.map(|m| cut(&m, MAX_MESSAGE_CHARS)) }
             }
             Status::Unavailable { since, cookies } => {
-                Status::Unavailable { since: since.min(now_ms), cookies }
+                Status::Unavailable { since: since.min(now), cookies }
             }
             Status::Admitted { pass, expires_at }
                 if recent
                     && pass.as_deref().is_none_or(is_token)
                     && expires_at.is_none_or(|e| {
                         let latest = saved_at.saturating_add(MAX_PASS_LIFETIME + CLOCK_SKEW);
-                        e > now_ms && e <= latest.as_millis()
+                        e > now && e <= latest
                     }) =>
             {
                 Status::Admitted { pass, expires_at }
@@ -82,13 +79,13 @@ impl Place {
         let advance = self.advance_per_minute;
         Some(Place {
             position: self.position,
-            at: self.at.min(now.as_millis()),
+            at: self.at.min(now),
             advance_per_minute: if advance.is_finite() && advance >= 0.0 {
                 advance.min(MAX_ADVANCE_PER_MINUTE)
             } else {
                 0.0
             },
-            eta_ms: self.eta_ms.min(duration_millis(MAX_ETA)),
+            eta: self.eta.min(MAX_ETA),
             entry_position: self.entry_position.clamp(self.position, MAX_POSITION),
         })
     }

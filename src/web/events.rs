@@ -5,8 +5,8 @@ use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
+use crate::machine::Phase;
 use crate::machine::View;
-use crate::messages::Phase;
 use crate::time::duration_millis;
 
 /// `waitroom:state`: the phase, position, people ahead and the ETA range in seconds.

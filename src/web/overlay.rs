@@ -12,8 +12,8 @@ use web_sys::{
 
 use super::listener::EventListener;
 use crate::config::Theme;
-use crate::machine::View;
-use crate::messages::{Messages, Phase};
+use crate::machine::{Phase, View};
+use crate::messages::Messages;
 use crate::time::Timestamp;
 
 /// The stylesheet, minified by `build.rs` from `overlay.css`.

@@ -1,0 +1,87 @@
+//! What the overlay shows, decided here rather than in the browser driver: the [`Phase`] (the
+//! one status line) and the [`View`] (every number under it).
+
+use std::time::Duration;
+
+use crate::eta::EtaRange;
+use crate::time::Timestamp;
+
+/// Where the user is, as one short status line (see [`crate::messages::Messages::heading`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Asking the gate whether there is room.
+    Checking,
+    /// Waiting with a place in the queue.
+    Queued,
+    /// Told to come back later (429/503 without a queue place).
+    Throttled,
+    /// The browser is offline.
+    Offline,
+    /// The portal is closed (maintenance).
+    Closed,
+    /// The gate does not answer (network error, timeout, 5xx).
+    Unavailable,
+    /// The browser refuses the gate's cookies, so it cannot keep a place in the queue.
+    CookiesRequired,
+    /// The attempt limit was reached.
+    GaveUp,
+    /// Admitted: the user may log in.
+    Admitted,
+}
+
+impl Phase {
+    /// Whether the quota message explains this phase: while waiting for a turn, yes; when the
+    /// portal is closed, unreachable, or the user is in, it would mislead.
+    pub fn explains_quota(self) -> bool {
+        matches!(self, Phase::Checking | Phase::Queued | Phase::Throttled | Phase::Offline)
+    }
+
+    /// Every phase, in the order above.
+    pub const ALL: [Phase; 9] = [
+        Phase::Checking,
+        Phase::Queued,
+        Phase::Throttled,
+        Phase::Offline,
+        Phase::Closed,
+        Phase::Unavailable,
+        Phase::CookiesRequired,
+        Phase::GaveUp,
+        Phase::Admitted,
+    ];
+}
+
+/// Everything the overlay shows, in numbers; `messages` turns it into words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    /// The headline state.
+    pub phase: Phase,
+    /// Position, counted down locally between replies.
+    pub position: Option<u64>,
+    /// People ahead (`position - 1`).
+    pub ahead: Option<u64>,
+    /// Wait estimate, pessimistic.
+    pub eta: Option<EtaRange>,
+    /// Progress from the entry position, 0 to 100.
+    pub progress_percent: Option<u8>,
+    /// Time left before the next automatic attempt.
+    pub next_attempt_in: Option<Duration>,
+    /// When the last reply arrived.
+    pub last_update: Option<Timestamp>,
+    /// Whether "try again now" would send a request (only when the schedule allows).
+    pub retry_enabled: bool,
+    /// The operator's message when closed.
+    pub closed_message: Option<String>,
+}
+
+impl View {
+    /// Whether the overlay should be up, for a widget that has `started` (at load, or at the
+    /// first submit with `data-check="submit"`), whose overlay is `shown` already, and whose
+    /// user has `submit_blocked` (tried to log in). Nothing shows while the first check runs,
+    /// so users let in at once see no flash, unless they already tried to submit and wonder why
+    /// nothing happens; once up, it stays up until the user is in.
+    pub fn wants_overlay(&self, started: bool, shown: bool, submit_blocked: bool) -> bool {
+        started
+            && self.phase != Phase::Admitted
+            && (self.phase != Phase::Checking || shown || submit_blocked)
+    }
+}
