@@ -147,8 +147,9 @@ OTHERS=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 5 {printf "%s%s (%s%%)", s
 
 # (a) The gate's status endpoint.
 log "(a) gate throughput, ${DURATION} per case"
-# wrk is one address: lift its cap on places, so that every fresh request is queued and signed.
-start_gate --max-per-address 9000000 --max-queue 9000000
+# wrk is one address: lift its cap on places, and proof of work off, so that every fresh
+# request is queued and signed.
+start_gate --max-per-address 9000000 --max-queue 9000000 --proof-of-work off
 fresh_row=$(bench "gate, fresh visitor (signs a ticket)" "$GATE_URL/waitroom/status" "$GATE_PID")
 stop "$GATE_PID"
 start_gate
@@ -210,7 +211,7 @@ stop "$NGINX_PID"
 # (c) Memory, idle and with $TICKETS live tickets.
 log "(c) gate memory with $TICKETS live tickets"
 # wrk is one address: lift the caps (one address's places, the queue's size) for this measure.
-start_gate --max-per-address 9000000 --max-queue 9000000
+start_gate --max-per-address 9000000 --max-queue 9000000 --proof-of-work off
 sleep 0.5
 idle_rss=$(rss_kib "$GATE_PID")
 per_thread=$(( (TICKETS + THREADS - 1) / THREADS ))

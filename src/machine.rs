@@ -357,6 +357,13 @@ impl Machine {
                 self.status = Status::Throttled;
                 self.retry_later(now, retry_after);
             }
+            Reply::Challenge { retry_after, .. } => {
+                // Without a solver, a challenge is a gate too busy to give us a place: wait
+                // with backoff, and ask again (the flood may be over by then).
+                self.last_update = Some(now);
+                self.status = Status::Throttled;
+                self.retry_later(now, Some(retry_after));
+            }
             Reply::Unavailable(_) => {
                 if self.unavailable(now, false) {
                     return;

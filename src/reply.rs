@@ -27,6 +27,10 @@ pub const MAX_TOKEN_LEN: usize = 1024;
 pub const MAX_MESSAGE_CHARS: usize = 500;
 /// Fastest queue advance we believe, in places per minute.
 pub const MAX_ADVANCE_PER_MINUTE: f64 = 1_000_000.0;
+/// Largest proof of work we take on: 2^26 hashes, about 12 minutes at worst on a low-end phone
+/// (the reference gate asks at most 2 880 000). A larger one is a broken or hostile gate:
+/// it is answered with backoff, not with minutes of a phone's battery.
+pub const MAX_CHALLENGE_NUMBER: u64 = 1 << 26;
 
 /// What the driver saw of an HTTP exchange, independent of the fetch API.
 #[derive(Debug, Clone, Copy, Default)]
@@ -107,6 +111,17 @@ pub enum Reply {
     /// blocked, so no place can be kept. Subject to the fail-open / fail-closed policy.
     CookiesRequired {
         /// The gate's instruction.
+        retry_after: Duration,
+    },
+    /// The gate asks for a proof of work before it gives a place ([`crate::wire::Challenge`]).
+    Challenge {
+        /// The signed challenge: the prefix to hash, sent back as is.
+        challenge: String,
+        /// The SHA-256 to find.
+        target: [u8; 32],
+        /// The largest number to try.
+        max_number: u64,
+        /// The gate's instruction: ask again no sooner.
         retry_after: Duration,
     },
     /// Full (plain `429` / `503`), or a reply we could not make sense of.
@@ -250,7 +265,36 @@ pub fn from_wire(body: StatusReply, status: u16, header_instruction: Option<Dura
         StatusReply::CookiesRequired(c) => Reply::CookiesRequired {
             retry_after: later_instruction(c.retry_after_ms, header_instruction),
         },
+        StatusReply::Challenge(c) => match hex_digest(&c.target) {
+            Some(target)
+                if !is_success(status)
+                    && is_token(&c.challenge)
+                    && c.max_number <= MAX_CHALLENGE_NUMBER =>
+            {
+                Reply::Challenge {
+                    challenge: c.challenge,
+                    target,
+                    max_number: c.max_number,
+                    retry_after: later_instruction(c.retry_after_ms, header_instruction),
+                }
+            }
+            _ => malformed,
+        },
     }
+}
+
+/// 64 hexadecimal digits as the 32 bytes of a SHA-256.
+fn hex_digest(hex: &str) -> Option<[u8; 32]> {
+    let digits = hex.as_bytes();
+    if digits.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(digits.chunks(2)) {
+        let nibble = |d: u8| (d as char).to_digit(16);
+        *byte = (nibble(pair[0])? * 16 + nibble(pair[1])?) as u8;
+    }
+    Some(out)
 }
 
 /// The body's instruction (ms), unless the header says to wait longer: a CDN or proxy in front
@@ -284,6 +328,47 @@ mod tests {
 
     fn json(status: u16, body: &str) -> Response<'_> {
         Response { status, content_type: Some("application/json"), body, ..Response::default() }
+    }
+
+    #[test]
+    fn a_challenge_becomes_a_proof_of_work_and_absurd_ones_are_refused() {
+        let target = "00ff".repeat(16);
+        let body = |challenge: &str, target: &str, max: u64| {
+            format!(
+                r#"{{"state":"challenge","challenge":"{challenge}","target":"{target}","max_number":{max},"retry_after_ms":1000}}"#
+            )
+        };
+        let good = body("c1.5.6.180000.AA.BB", &target, 180_000);
+        assert_eq!(
+            classify(Protocol::Auto, &json(503, &good), NOW),
+            Reply::Challenge {
+                challenge: "c1.5.6.180000.AA.BB".into(),
+                target: [0x00, 0xff].repeat(16).try_into().unwrap(),
+                max_number: 180_000,
+                retry_after: Duration::from_secs(1),
+            }
+        );
+        // Plain HTTP mode reads no body: a 503 with Retry-After, that is all.
+        assert_eq!(
+            classify(Protocol::Http, &Response { retry_after: Some("1"), ..json(503, &good) }, NOW),
+            Reply::Throttled { retry_after: Some(Duration::from_secs(1)), malformed: false }
+        );
+        let malformed = Reply::Throttled { retry_after: None, malformed: true };
+        for bad in [
+            json(200, &good),                          // a challenge is no admission
+            json(503, &body("c1.x", &target[1..], 1)), // 63 digits
+            json(503, &body("c1.x", &format!("{}g", &target[1..]), 1)), // not hexadecimal
+            json(503, &body("c1.x", &target, MAX_CHALLENGE_NUMBER + 1)), // hours of a phone's battery
+            json(503, &body("", &target, 1)),
+            json(503, &body("c1 x", &target, 1)),
+        ] {
+            assert_eq!(classify(Protocol::Auto, &bad, NOW), malformed, "{}", bad.body);
+        }
+        let long = "c".repeat(MAX_TOKEN_LEN + 1);
+        assert_eq!(
+            classify(Protocol::Native, &json(503, &body(&long, &target, 1)), NOW),
+            malformed
+        );
     }
 
     #[test]

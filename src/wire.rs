@@ -20,6 +20,10 @@ pub const AUTH_PATH: &str = "/waitroom/auth";
 /// Query parameter that carries the ticket (a query parameter keeps a cross-origin poll a CORS
 /// simple request, so no preflight doubles the load).
 pub const TICKET_PARAM: &str = "ticket";
+/// Query parameter that carries a proof-of-work challenge back, with [`SOLUTION_PARAM`].
+pub const CHALLENGE_PARAM: &str = "challenge";
+/// Query parameter that carries the number solving the challenge (decimal).
+pub const SOLUTION_PARAM: &str = "solution";
 
 /// The body of every reply of the status endpoint, tagged by `state`.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +40,9 @@ pub enum StatusReply {
     /// (`waitroom_id`), so the browser refuses the gate's cookies and cannot keep a place.
     #[cfg_attr(feature = "serde", serde(rename = "cookies_required"))]
     CookiesRequired(CookiesRequired),
+    /// `503` with `Retry-After`: the gate is being flooded and asks a newcomer for a proof of
+    /// work before it gives a place; see [`Challenge`].
+    Challenge(Challenge),
 }
 
 /// The holder is admitted.
@@ -88,6 +95,24 @@ pub struct CookiesRequired {
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub message: Option<String>,
     /// When to poll again, in milliseconds from now.
+    pub retry_after_ms: u64,
+}
+
+/// A proof of work: find the number `n` in `0..=max_number` for which the SHA-256 of the
+/// challenge string followed by `n` in decimal is `target`, and ask again with
+/// `?challenge=<challenge>&solution=<n>`. One number matches; on average half the range is
+/// searched, never more than all of it.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Challenge {
+    /// The signed challenge (printable ASCII), hashed as the prefix and sent back as is.
+    pub challenge: String,
+    /// The SHA-256 to find, 64 lower-case hexadecimal digits.
+    pub target: String,
+    /// The largest number to try: the difficulty (hashes at worst).
+    pub max_number: u64,
+    /// When to ask again at the earliest, in milliseconds from now; the time spent solving
+    /// counts towards it.
     pub retry_after_ms: u64,
 }
 
@@ -172,6 +197,12 @@ impl StatusReply {
                 message: optional_string("message")?,
                 retry_after_ms: number("retry_after_ms")?,
             }),
+            "challenge" => StatusReply::Challenge(Challenge {
+                challenge: string("challenge")?,
+                target: string("target")?,
+                max_number: number("max_number")?,
+                retry_after_ms: number("retry_after_ms")?,
+            }),
             _ => return None,
         })
     }
@@ -247,7 +278,19 @@ mod tests {
                 retry_after_ms: 5000
             }))
         );
+        assert_eq!(
+            StatusReply::from_json(
+                r#"{"state":"challenge","challenge":"c1.x","target":"ab","max_number":180000,"retry_after_ms":1000}"#
+            ),
+            Some(StatusReply::Challenge(Challenge {
+                challenge: "c1.x".into(),
+                target: "ab".into(),
+                max_number: 180_000,
+                retry_after_ms: 1000
+            }))
+        );
         for bad in [
+            r#"{"state":"challenge","challenge":"c1.x","max_number":1,"retry_after_ms":1}"#, // no target
             r#"{"state":"closed","retry_after_ms":1,"retry_after_ms":2}"#, // duplicate member
             r#"{"state":"closed","message":7,"retry_after_ms":1}"#,        // wrong type
             r#"{"state":"closed"}"#,                                       // missing member
@@ -298,6 +341,16 @@ mod tests {
                         retry_after_ms
                     })
                 ),
+                (text(), text(), any::<u64>(), any::<u64>()).prop_map(
+                    |(challenge, target, max_number, retry_after_ms)| {
+                        StatusReply::Challenge(Challenge {
+                            challenge,
+                            target,
+                            max_number,
+                            retry_after_ms,
+                        })
+                    }
+                ),
             ]
         }
 
@@ -314,6 +367,9 @@ mod tests {
                 "retry_after_ms",
                 "advance_per_minute",
                 "message",
+                "challenge",
+                "target",
+                "max_number",
                 "extra",
             ];
             let values = [
@@ -321,6 +377,7 @@ mod tests {
                 r#""queued""#,
                 r#""closed""#,
                 r#""cookies_required""#,
+                r#""challenge""#,
                 r#""p.1""#,
                 "null",
                 "0",

@@ -9,6 +9,8 @@
 //! - [`connections`]: the accept loop, with timeouts and caps against slow and idle clients;
 //! - [`metrics`]: Prometheus metrics at `GET /metrics`;
 //! - [`fairness`]: places held per address, capped so that one address cannot flood the queue;
+//! - [`proof_of_work`]: adaptive proof of work, asked of newcomers only during a flood;
+//! - [`spent`]: single use, the one piece of state a challenge needs ([`spent::SpendOnce`]);
 //! - [`static_files`]: what `--www` may serve (no dotfile, no symlink out of it);
 //! - [`demo`]: `--demo`, the ENT login page behind the gate with a synthetic crowd.
 #![deny(missing_docs, missing_debug_implementations)]
@@ -20,8 +22,10 @@ pub mod demo;
 pub mod fairness;
 mod fenwick;
 pub mod metrics;
+pub mod proof_of_work;
 pub mod queue;
 pub mod server;
+pub mod spent;
 pub mod static_files;
 pub mod token;
 

@@ -12,6 +12,7 @@ use tracing_subscriber::EnvFilter;
 use waitroom_gate::admin::{AdminToken, MIN_TOKEN_LEN};
 use waitroom_gate::connections::Limits;
 use waitroom_gate::demo::{self, CrowdConfig};
+use waitroom_gate::proof_of_work::{self, Mode, PowConfig};
 use waitroom_gate::server::{self, GateConfig};
 
 /// Shortest accepted secret: HMAC-SHA256 wants a key at least as long as its output.
@@ -92,6 +93,24 @@ struct Args {
     /// an internal 127.0.0.1:9090 [default: on --listen].
     #[arg(long, env = "WAITROOM_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Ask newcomers for a proof of work (about 1 s on a low-end phone, harder as the flood
+    /// grows) while join attempts exceed 10 times the admission rate and the floor: `auto`; or
+    /// never: `off`.
+    #[arg(long, env = "WAITROOM_PROOF_OF_WORK", value_enum, default_value_t = PowMode::Auto)]
+    proof_of_work: PowMode,
+    /// Join attempts a minute below which no proof of work is asked, whatever the admission
+    /// rate: a flood is large.
+    #[arg(long, env = "WAITROOM_PROOF_OF_WORK_FLOOR", default_value_t = proof_of_work::DEFAULT_FLOOR_PER_MINUTE)]
+    proof_of_work_floor: u64,
+}
+
+/// `--proof-of-work`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PowMode {
+    /// Only while the gate is flooded.
+    Auto,
+    /// Never.
+    Off,
 }
 
 fn main() -> ExitCode {
@@ -147,6 +166,17 @@ fn run(args: Args) -> Result<(), String> {
     // The widget reads positions up to 10 million, and the restored lane sits ahead.
     let max_queue = in_range("max-queue", args.max_queue, 1..=9_000_000)?;
     let max_per_address = in_range("max-per-address", args.max_per_address, 1..=9_000_000)?;
+    let proof_of_work = PowConfig {
+        mode: match args.proof_of_work {
+            PowMode::Auto => Mode::Auto,
+            PowMode::Off => Mode::Off,
+        },
+        floor_per_minute: in_range(
+            "proof-of-work-floor",
+            args.proof_of_work_floor,
+            1..=100_000_000,
+        )?,
+    };
     let client_address_header = args
         .client_address_header
         .map(|name| {
@@ -203,6 +233,7 @@ fn run(args: Args) -> Result<(), String> {
         client_address_header,
         trust_forwarded_proto: args.trust_forwarded_proto,
         admin_tokens,
+        proof_of_work,
         ..GateConfig::new(Vec::new())
     };
     let crowd = args.demo.then(|| CrowdConfig::for_rate(admit_per_minute).with_seed(random_seed()));

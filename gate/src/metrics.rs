@@ -12,7 +12,12 @@
 //! | `waitroom_admitted_total` | counter | admissions |
 //! | `waitroom_joined_total` | counter | tickets issued to newcomers |
 //! | `waitroom_no_show_total` | counter | tickets dropped: holder not back within the grace period |
-//! | `waitroom_requests_total{outcome}` | counter | status requests: `admitted`, `queued`, `closed` (by the operator), `refused` (full queue, too many places for one address, cookies refused, robots and `HEAD`), `error` (bad request) |
+//! | `waitroom_requests_total{outcome}` | counter | status requests: `admitted`, `queued`, `closed` (by the operator), `refused` (full queue, too many places for one address, cookies refused, robots and `HEAD`), `challenged` (asked for a proof of work), `error` (bad request) |
+//! | `waitroom_pow_difficulty` | gauge | largest number of the challenge a newcomer gets now (hashes at worst); 0 when none is asked |
+//! | `waitroom_pow_join_attempts_per_minute` | gauge | join attempts without a solution in the last minute, which the difficulty follows |
+//! | `waitroom_pow_challenges_issued_total` | counter | challenges sent |
+//! | `waitroom_pow_challenges_solved_total` | counter | solutions accepted (each spent once) |
+//! | `waitroom_pow_challenges_refused_total` | counter | solutions refused: wrong, replayed, expired, another browser's, forged |
 //! | `waitroom_status_latency_seconds` | histogram | time to answer a status request, in the handler |
 //!
 //! The queue's figures are read at scrape time; per request, the gate only increments one
@@ -44,11 +49,19 @@ pub enum Outcome {
     Refused,
     /// A bad request, or the gate could not answer.
     Error,
+    /// Asked for a proof of work before a place.
+    Challenged,
 }
 
 impl Outcome {
-    const ALL: [Outcome; 5] =
-        [Outcome::Admitted, Outcome::Queued, Outcome::Closed, Outcome::Refused, Outcome::Error];
+    const ALL: [Outcome; 6] = [
+        Outcome::Admitted,
+        Outcome::Queued,
+        Outcome::Closed,
+        Outcome::Refused,
+        Outcome::Error,
+        Outcome::Challenged,
+    ];
 
     fn label(self) -> &'static str {
         match self {
@@ -57,6 +70,7 @@ impl Outcome {
             Outcome::Closed => "closed",
             Outcome::Refused => "refused",
             Outcome::Error => "error",
+            Outcome::Challenged => "challenged",
         }
     }
 }
@@ -80,12 +94,27 @@ pub struct QueueFigures {
     pub joined: u64,
     /// Tickets dropped so far.
     pub dropped: u64,
+    /// The proof of work asked of a newcomer now (its largest number), 0 for none.
+    pub pow_difficulty: u64,
+    /// Join attempts without a solution in the last minute.
+    pub join_attempts_per_minute: u64,
+}
+
+/// What became of a proof of work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowEvent {
+    /// A challenge was sent.
+    Issued,
+    /// A solution was accepted.
+    Solved,
+    /// A solution was refused.
+    Refused,
 }
 
 /// The gate's metrics and their registry.
 pub struct Metrics {
     registry: Registry,
-    requests: [Counter; 5],
+    requests: [Counter; 6],
     latency: Histogram,
     queue_length: Gauge,
     admit_per_minute: Gauge<f64, AtomicU64>,
@@ -95,6 +124,9 @@ pub struct Metrics {
     admitted: Counter,
     joined: Counter,
     no_show: Counter,
+    pow_difficulty: Gauge,
+    join_attempts: Gauge,
+    pow: [Counter; 3],
     /// Scrapes one at a time: the counters follow the queue's totals by increments.
     scrape: std::sync::Mutex<()>,
 }
@@ -115,7 +147,7 @@ impl Metrics {
     /// Every metric registered, at zero.
     pub fn new() -> Self {
         let mut registry = Registry::default();
-        let requests: [Counter; 5] = Default::default();
+        let requests: [Counter; 6] = Default::default();
         let latency = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
         let metrics = Metrics {
             requests,
@@ -128,6 +160,9 @@ impl Metrics {
             admitted: Counter::default(),
             joined: Counter::default(),
             no_show: Counter::default(),
+            pow_difficulty: Gauge::default(),
+            join_attempts: Gauge::default(),
+            pow: Default::default(),
             scrape: std::sync::Mutex::new(()),
             registry: Registry::default(),
         };
@@ -162,7 +197,33 @@ impl Metrics {
             "Tickets dropped: holder not back within the grace period",
             metrics.no_show.clone(),
         );
+        registry.register(
+            "waitroom_pow_difficulty",
+            "Largest number of the proof of work a newcomer is asked now (hashes at worst); 0 for none",
+            metrics.pow_difficulty.clone(),
+        );
+        registry.register(
+            "waitroom_pow_join_attempts_per_minute",
+            "Join attempts without a solution in the last minute",
+            metrics.join_attempts.clone(),
+        );
+        for (event, name, help) in [
+            (PowEvent::Issued, "waitroom_pow_challenges_issued", "Proof-of-work challenges sent"),
+            (PowEvent::Solved, "waitroom_pow_challenges_solved", "Proof-of-work solutions accepted"),
+            (
+                PowEvent::Refused,
+                "waitroom_pow_challenges_refused",
+                "Proof-of-work solutions refused: wrong, replayed, expired, another browser's, forged",
+            ),
+        ] {
+            registry.register(name, help, metrics.pow[event as usize].clone());
+        }
         Metrics { registry, ..metrics }
+    }
+
+    /// Counts a proof-of-work event.
+    pub fn pow(&self, event: PowEvent) {
+        self.pow[event as usize].inc();
     }
 
     /// Counts a status request and how long it took.
@@ -179,6 +240,8 @@ impl Metrics {
         self.closed.set(i64::from(figures.closed));
         self.no_show_rate.set(figures.no_show_rate);
         self.last_eta.set(figures.last_in_line_eta_seconds as i64);
+        self.pow_difficulty.set(i64::try_from(figures.pow_difficulty).unwrap_or(i64::MAX));
+        self.join_attempts.set(i64::try_from(figures.join_attempts_per_minute).unwrap_or(i64::MAX));
         for (counter, total) in [
             (&self.admitted, figures.admitted),
             (&self.joined, figures.joined),
@@ -196,7 +259,7 @@ impl Metrics {
 /// `waitroom_requests_total{outcome}`, one pre-created counter per outcome, so that a request
 /// takes no lock and allocates nothing to be counted.
 #[derive(Debug, Clone)]
-struct RequestsFamily([Counter; 5]);
+struct RequestsFamily([Counter; 6]);
 
 impl prometheus_client::encoding::EncodeMetric for RequestsFamily {
     fn encode(

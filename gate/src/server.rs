@@ -53,16 +53,21 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::{debug, info, warn};
 use waitroom::time::{duration_millis, Timestamp};
 use waitroom::wire::{
-    Admitted, Closed, CookiesRequired, ErrorReply, Queued, StatusReply, VerifyReply, VerifyRequest,
-    AUTH_PATH, STATUS_PATH, TICKET_PARAM, VERIFY_PATH,
+    Admitted, Challenge, Closed, CookiesRequired, ErrorReply, Queued, StatusReply, VerifyReply,
+    VerifyRequest, AUTH_PATH, CHALLENGE_PARAM, SOLUTION_PARAM, STATUS_PATH, TICKET_PARAM,
+    VERIFY_PATH,
 };
 
 use crate::admin::{AdminState, AdminToken, ClosedState, History};
 use crate::browser::{self, BrowserId, ID_COOKIE};
 use crate::connections::{self, Limits};
 use crate::fairness::{ClientKey, JoinLedger, DEFAULT_MAX_PER_ADDRESS};
-use crate::metrics::{Metrics, Outcome, QueueFigures};
+use crate::metrics::{Metrics, Outcome, PowEvent, QueueFigures};
+use crate::proof_of_work::{
+    self, JoinRate, PowConfig, SolutionError, CHALLENGE_RETRY, CHALLENGE_TTL,
+};
 use crate::queue::{Decision, Queue, QueueConfig, Visit};
+use crate::spent::{SpendOnce, SpentInMemory, DEFAULT_SPENT_CAPACITY};
 use crate::static_files::{self, Root};
 use crate::token::{Binding, PassVerifier, Signer, TicketClaims, TokenError};
 
@@ -138,7 +143,7 @@ pub fn system_clock() -> Clock {
 /// valid 300 s, open, no CORS origin, no static files, the system clock, numbering from the
 /// start time in microseconds; [`Limits::default`], 512 requests at once, 10 s per request,
 /// [`DEFAULT_MAX_QUEUE`] tickets waiting, [`DEFAULT_MAX_PER_ADDRESS`] places per address, the
-/// peer address (no proxy header trusted).
+/// peer address (no proxy header trusted), proof of work in [`PowConfig::default`] (`auto`).
 #[derive(Clone)]
 pub struct GateConfig {
     /// Admissions per minute.
@@ -189,6 +194,8 @@ pub struct GateConfig {
     /// Whether the gate's own listener serves `GET /metrics`; off when `--metrics-listen`
     /// serves it elsewhere ([`serve_with_metrics`]).
     pub metrics_on_main: bool,
+    /// When newcomers are asked for a proof of work ([`crate::proof_of_work`]).
+    pub proof_of_work: PowConfig,
 }
 
 impl GateConfig {
@@ -215,6 +222,7 @@ impl GateConfig {
             trust_forwarded_proto: false,
             admin_tokens: Vec::new(),
             metrics_on_main: true,
+            proof_of_work: PowConfig::default(),
         }
     }
 
@@ -260,6 +268,7 @@ impl fmt::Debug for GateConfig {
             .field("client_address_header", &self.client_address_header)
             .field("trust_forwarded_proto", &self.trust_forwarded_proto)
             .field("admin_tokens", &self.admin_tokens)
+            .field("proof_of_work", &self.proof_of_work)
             .finish_non_exhaustive()
     }
 }
@@ -297,6 +306,22 @@ pub struct GateState {
     closures: Mutex<Vec<(Timestamp, Timestamp)>>,
     /// Prometheus metrics.
     metrics: Metrics,
+    /// Join attempts of the last minute, which the proof of work follows; locked only inside
+    /// the queue's lock.
+    join_rate: Mutex<JoinRate>,
+    /// Challenges solved, each accepted once.
+    spent: Box<dyn SpendOnce>,
+    /// Identifiers of challenges, from the queue's first number (never an earlier instance's).
+    next_challenge_id: AtomicU64,
+}
+
+/// A proof of work as a request carries it (`?challenge=…&solution=…`), not yet verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proof<'a> {
+    /// The signed challenge, as the gate sent it.
+    pub challenge: &'a str,
+    /// The number found, in decimal.
+    pub solution: &'a str,
 }
 
 /// Headers a reverse proxy writes the client's address into.
@@ -334,6 +359,7 @@ impl GateState {
         let mut queue = Queue::new(config.queue_config(now), now);
         queue.record_drops(true);
         let signer = Signer::new(&config.secret);
+        let first_seq = queue.config().first_seq;
         Arc::new(GateState {
             next_pass_id: AtomicU64::new((1 << 63) | queue.config().first_seq),
             in_process: signer.binding(&BrowserId::from_bytes([0; 16])),
@@ -354,6 +380,9 @@ impl GateState {
             history: Mutex::new(History::default()),
             closures: Mutex::new(Vec::new()),
             metrics: Metrics::new(),
+            join_rate: Mutex::new(JoinRate::default()),
+            spent: Box::new(SpentInMemory::new(DEFAULT_SPENT_CAPACITY)),
+            next_challenge_id: AtomicU64::new(first_seq),
             config,
         })
     }
@@ -372,7 +401,7 @@ impl GateState {
     /// yet verified), for in-process drivers: the demo's synthetic crowd, the simulator and
     /// tests, all acting as one browser that keeps its cookies. See [`GateState::answer_for`].
     pub fn answer(&self, now: Timestamp, ticket: Option<&str>) -> StatusAnswer {
-        self.answer_from(now, ticket, None, self.in_process, true)
+        self.answer_from(now, ticket, None, None, self.in_process, true)
     }
 
     /// [`GateState::answer`] for an in-process client at address `client`, whose places are
@@ -383,14 +412,27 @@ impl GateState {
         ticket: Option<&str>,
         client: ClientKey,
     ) -> StatusAnswer {
-        self.answer_from(now, ticket, Some(client), self.in_process, true)
+        self.answer_from(now, ticket, None, Some(client), self.in_process, true)
+    }
+
+    /// [`GateState::answer_at_address`] with a proof of work: for drivers that model the
+    /// browsers and bots that solve challenges (the simulator, tests).
+    pub fn answer_with_proof(
+        &self,
+        now: Timestamp,
+        ticket: Option<&str>,
+        proof: Option<Proof<'_>>,
+        client: Option<ClientKey>,
+    ) -> StatusAnswer {
+        self.answer_from(now, ticket, proof, client, self.in_process, true)
     }
 
     /// What `GET /waitroom/status` answers at `now` to a request from `client` (whose places
     /// are counted and capped at [`GateConfig::max_per_address`], see [`crate::fairness`];
     /// `None`, for in-process clients, is not limited), from the browser whose `waitroom_id`
     /// binds to `binding` (`had_cookie`: it sent that cookie, rather than being given it just
-    /// now), holding `ticket`: the closed notice, `cookies_required`, or the queue's decision,
+    /// now), holding `ticket`: the closed notice, `cookies_required`, a proof-of-work
+    /// challenge (a newcomer during a flood, without a valid `proof`), or the queue's decision,
     /// with a ticket or pass bound to that browser.
     ///
     /// A ticket of another browser admits nobody: its bearer starts at the back. A ticket of
@@ -400,6 +442,7 @@ impl GateState {
         &self,
         now: Timestamp,
         ticket: Option<&str>,
+        proof: Option<Proof<'_>>,
         client: Option<ClientKey>,
         binding: Binding,
         had_cookie: bool,
@@ -432,15 +475,22 @@ impl GateState {
                 Visit::Fresh
             }
         };
+        let solved = proof.is_some_and(|proof| self.spend_proof(proof, binding, now));
         let max_queue = self.config.max_queue;
         let visited = self.with_queue(|queue| {
             let mut ledger = self.lock_ledger();
             let joins = queue.would_join(visit);
+            // Read, and counted, before any refusal: a flood the full queue turns away is
+            // still a flood.
+            let challenge = joins.then(|| self.flood_difficulty(queue, now, !solved)).flatten();
             if joins && queue.live() >= max_queue {
-                return Err((&self.refused_full, FULL_MESSAGE));
+                return Err(Refusal::Away(&self.refused_full, FULL_MESSAGE));
             }
             if joins && client.is_some_and(|client| !ledger.may_join(client)) {
-                return Err((&self.refused_address, ADDRESS_MESSAGE));
+                return Err(Refusal::Away(&self.refused_address, ADDRESS_MESSAGE));
+            }
+            if let Some(max_number) = challenge.filter(|_| !solved) {
+                return Err(Refusal::Challenge(max_number));
             }
             let admitted_before = queue.stats().admitted;
             let decision = queue.visit(now, visit);
@@ -464,7 +514,8 @@ impl GateState {
         });
         let (decision, spent, admitted_at) = match visited {
             Ok(visited) => visited,
-            Err((counter, message)) => {
+            Err(Refusal::Challenge(max_number)) => return self.challenge(now, max_number, binding),
+            Err(Refusal::Away(counter, message)) => {
                 counter.fetch_add(1, Ordering::Relaxed);
                 debug!(?visit, ?client, message, "refused");
                 return StatusAnswer::unavailable(
@@ -486,6 +537,82 @@ impl GateState {
             }
         }
         self.reply(now, decision, binding, admitted_at.unwrap_or(now))
+    }
+
+    /// Whether `proof` is a valid solution for the browser bound to `binding` at `now`,
+    /// spending it if so: of two requests with the same solution, one gets a place.
+    fn spend_proof(&self, proof: Proof<'_>, binding: Binding, now: Timestamp) -> bool {
+        let checked =
+            proof_of_work::verify(&self.signer, proof.challenge, proof.solution, binding, now)
+                .and_then(|claims| {
+                    if self.spent.spend_once(claims.id, claims.expires, now) {
+                        Ok(claims)
+                    } else {
+                        Err(SolutionError::Replayed)
+                    }
+                });
+        match checked {
+            Ok(claims) => {
+                debug!(id = claims.id, max_number = claims.max_number, "proof of work accepted");
+                self.metrics.pow(PowEvent::Solved);
+                true
+            }
+            Err(reason) => {
+                debug!(%reason, "proof of work refused");
+                self.metrics.pow(PowEvent::Refused);
+                false
+            }
+        }
+    }
+
+    /// The proof of work a newcomer is asked for at `now`, if the gate is flooded; counts this
+    /// join attempt first when `attempt` (it carries no valid solution). Inside the queue's
+    /// lock, which reads the admission rate now in force.
+    fn flood_difficulty(&self, queue: &Queue, now: Timestamp, attempt: bool) -> Option<u64> {
+        let mut rate = self.join_rate.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if attempt {
+            rate.count(now);
+        }
+        let attempts = rate.per_minute(now);
+        self.config.proof_of_work.difficulty(attempts, queue.config().admit_per_minute)
+    }
+
+    /// The proof of work now, and the join attempts of the last minute it follows.
+    pub fn pow_state(&self, now: Timestamp) -> (Option<u64>, u64) {
+        self.with_queue(|queue| {
+            let attempts = self
+                .join_rate
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .per_minute(now);
+            let difficulty =
+                self.config.proof_of_work.difficulty(attempts, queue.config().admit_per_minute);
+            (difficulty, attempts)
+        })
+    }
+
+    /// A challenge of `max_number` for the browser bound to `binding`, valid for
+    /// [`CHALLENGE_TTL`]: no place, no record.
+    fn challenge(&self, now: Timestamp, max_number: u64, binding: Binding) -> StatusAnswer {
+        let id = self.next_challenge_id.fetch_add(1, Ordering::Relaxed);
+        let issued = proof_of_work::issue(
+            &self.signer,
+            id,
+            now.saturating_add(CHALLENGE_TTL),
+            max_number,
+            binding,
+        );
+        self.metrics.pow(PowEvent::Issued);
+        debug!(id, max_number, "proof of work asked");
+        StatusAnswer::unavailable(
+            CHALLENGE_RETRY,
+            StatusReply::Challenge(Challenge {
+                challenge: issued.challenge,
+                target: issued.target,
+                max_number,
+                retry_after_ms: duration_millis(CHALLENGE_RETRY),
+            }),
+        )
     }
 
     /// The wire reply to a queue [`Decision`] taken at `now`: a pass signed from the time of
@@ -748,6 +875,7 @@ impl GateState {
     /// The Prometheus exposition at `now`.
     pub fn metrics_text(&self, now: Timestamp) -> String {
         let state = self.admin_state(now);
+        let (pow_difficulty, join_attempts_per_minute) = self.pow_state(now);
         self.metrics.encode(QueueFigures {
             queue_length: state.queue_length,
             admit_per_minute: state.admit_per_minute,
@@ -757,6 +885,8 @@ impl GateState {
             admitted: state.admitted_total,
             joined: state.joined_total,
             dropped: state.dropped_total,
+            pow_difficulty: pow_difficulty.unwrap_or(0),
+            join_attempts_per_minute,
         })
     }
 
@@ -851,6 +981,14 @@ impl GateState {
         let mut queue = self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut queue)
     }
+}
+
+/// Why a newcomer gets no place.
+enum Refusal<'a> {
+    /// Turned away with `message`, counted in the counter.
+    Away(&'a AtomicU64, &'static str),
+    /// Asked for a proof of work of this difficulty first.
+    Challenge(u64),
 }
 
 /// What the status endpoint answers, before HTTP: status code, `Retry-After` and JSON body.
@@ -1151,6 +1289,7 @@ fn outcome_of(body: &StatusReply) -> Outcome {
             Outcome::Refused
         }
         StatusReply::Closed(_) => Outcome::Closed,
+        StatusReply::Challenge(_) => Outcome::Challenged,
         _ => Outcome::Refused,
     }
 }
@@ -1171,8 +1310,8 @@ fn answer_status(
         response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(NO_PLACE_RETRY.as_secs()));
         return (Outcome::Refused, response);
     }
-    let ticket = match ticket_param(query.as_deref()) {
-        Ok(ticket) => ticket,
+    let params = match status_params(query.as_deref()) {
+        Ok(params) => params,
         Err(message) => {
             return (Outcome::Error, error(StatusCode::BAD_REQUEST, "bad_request", message))
         }
@@ -1196,7 +1335,18 @@ fn answer_status(
         },
     };
     let binding = state.signer.binding(&id);
-    let answer = state.answer_from(state.now(), ticket.as_deref(), client, binding, had_cookie);
+    let proof = match (&params.challenge, &params.solution) {
+        (Some(challenge), Some(solution)) => Some(Proof { challenge, solution }),
+        _ => None,
+    };
+    let answer = state.answer_from(
+        state.now(),
+        params.ticket.as_deref(),
+        proof,
+        client,
+        binding,
+        had_cookie,
+    );
     let outcome = outcome_of(&answer.body);
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let mut response = json(status, &answer.body);
@@ -1295,29 +1445,58 @@ async fn auth(State(state): State<Arc<GateState>>, headers: HeaderMap) -> Respon
     }
 }
 
-/// The ticket from the query string, if any; other parameters, and bad escapes anywhere, are
-/// ignored (decoding is lossy: a mangled ticket just fails to verify, and its holder queues
-/// as a newcomer).
-fn ticket_param(query: Option<&str>) -> Result<Option<String>, &'static str> {
+/// The parameters of a status request, as sent (none verified yet).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct StatusParams {
+    ticket: Option<String>,
+    challenge: Option<String>,
+    solution: Option<String>,
+}
+
+/// The ticket and the proof of work from the query string, if any; other parameters, and bad
+/// escapes anywhere, are ignored (decoding is lossy: a mangled ticket just fails to verify,
+/// and its holder queues as a newcomer; a mangled solution is refused).
+fn status_params(query: Option<&str>) -> Result<StatusParams, &'static str> {
     let query = query.unwrap_or("");
-    // Checked before decoding, so a huge query costs nothing: a real one is under 200 bytes.
+    // Checked before decoding, so a huge query costs nothing: a real one is under 300 bytes.
     if query.len() > 8 * MAX_TICKET_LEN {
         return Err("The query string is too long.");
     }
-    let mut ticket = None;
+    let mut params = StatusParams::default();
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        if key != TICKET_PARAM {
-            continue;
-        }
-        if ticket.is_some() {
-            return Err("The ticket parameter is given more than once.");
+        let (slot, twice, long) = match key.as_ref() {
+            TICKET_PARAM => (
+                &mut params.ticket,
+                "The ticket parameter is given more than once.",
+                "The ticket parameter is too long.",
+            ),
+            CHALLENGE_PARAM => (
+                &mut params.challenge,
+                "The challenge parameter is given more than once.",
+                "The challenge parameter is too long.",
+            ),
+            SOLUTION_PARAM => (
+                &mut params.solution,
+                "The solution parameter is given more than once.",
+                "The solution parameter is too long.",
+            ),
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(twice);
         }
         if value.len() > MAX_TICKET_LEN {
-            return Err("The ticket parameter is too long.");
+            return Err(long);
         }
-        ticket = Some(value.into_owned());
+        *slot = Some(value.into_owned()).filter(|v| !v.is_empty());
     }
-    Ok(ticket.filter(|t| !t.is_empty()))
+    Ok(params)
+}
+
+/// The ticket alone, as [`status_params`] reads it.
+#[cfg(test)]
+fn ticket_param(query: Option<&str>) -> Result<Option<String>, &'static str> {
+    status_params(query).map(|params| params.ticket)
 }
 
 /// `application/x-www-form-urlencoded` decoding: `%XX` and `+` for a space.

@@ -113,7 +113,7 @@ impl std::error::Error for TokenError {}
 /// A keyed digest of a browser's identifier, signed into its tickets and passes: it proves
 /// which browser a token belongs to without revealing the cookie.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Binding([u8; BINDING_BYTES]);
+pub struct Binding(pub(crate) [u8; BINDING_BYTES]);
 
 impl fmt::Debug for Binding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -193,6 +193,16 @@ impl Signer {
         let mut bytes = [0u8; BINDING_BYTES];
         bytes.copy_from_slice(&digest[..BINDING_BYTES]);
         Binding(bytes)
+    }
+
+    /// The HMAC-SHA256 of `parts`, concatenated, under this signer's key: for the other signed
+    /// things of the gate (proof-of-work challenges), each with its own prefix.
+    pub(crate) fn mac_of(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
     }
 
     /// A ticket for place `seq`, told to come back at `told`, valid until `expires`.
@@ -445,7 +455,7 @@ impl PassVerifier {
 }
 
 /// A canonical unsigned decimal: digits only, no sign, no leading zero, no overflow.
-fn parse_decimal(s: &str) -> Result<u64, TokenError> {
+pub(crate) fn parse_decimal(s: &str) -> Result<u64, TokenError> {
     let canonical =
         !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     if !canonical {

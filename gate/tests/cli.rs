@@ -175,6 +175,8 @@ async fn out_of_range_operator_values_are_refused_naming_the_flag() {
         ("--max-per-address", "0"),
         ("--client-address-header", "not a header"),
         ("--max-queue", "20000000"),
+        ("--proof-of-work-floor", "0"),
+        ("--proof-of-work", "sometimes"),
     ] {
         let output = gate()
             .args(["--listen", "127.0.0.1:0", flag, value])

@@ -27,6 +27,7 @@ use std::time::Duration;
 use reqwest::Client;
 use waitroom::config::{Config, Protocol};
 use waitroom::wire::STATUS_PATH;
+use waitroom_gate::proof_of_work::{Mode, PowConfig};
 use waitroom_gate::server::{self, GateConfig};
 
 use crate::clock::Clock;
@@ -156,6 +157,8 @@ async fn start_gate(
         admit_per_minute: options.admit_per_minute,
         burst: options.burst,
         clock: Arc::new(move || clock.now()),
+        // Its virtual users do not solve challenges: they meet the queue alone.
+        proof_of_work: PowConfig { mode: Mode::Off, ..PowConfig::default() },
         // Passes and tickets live only as long as this run: a fixed key is enough.
         ..GateConfig::new(vec![0x5a; 32])
     };

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use waitroom::config::Protocol;
 use waitroom::reply::{classify, Reply, Response};
 use waitroom::time::Timestamp;
+use waitroom_gate::proof_of_work::{Mode, PowConfig};
 use waitroom_gate::server::{GateConfig, GateState, StatusAnswer};
 
 use crate::scenario::{Scenario, T0};
@@ -34,6 +35,8 @@ pub fn gate(scenario: &Scenario) -> Arc<GateState> {
         expected_no_show: scenario.expected_no_show,
         clock: Arc::new(|| T0),
         first_seq: Some(1),
+        // The simulated widgets do not solve challenges: every strategy meets the queue alone.
+        proof_of_work: PowConfig { mode: Mode::Off, ..PowConfig::default() },
         ..GateConfig::new(SECRET.to_vec())
     };
     GateState::new(config)
