@@ -24,6 +24,9 @@ pub const TICKET_PARAM: &str = "ticket";
 pub const CHALLENGE_PARAM: &str = "challenge";
 /// Query parameter that carries the number solving the challenge (decimal).
 pub const SOLUTION_PARAM: &str = "solution";
+/// Query parameter that carries an admitted browser's pass, to renew it before (or shortly
+/// after) it expires: no hidden time limit (docs/protocol.md, "Renewing a pass").
+pub const PASS_PARAM: &str = "pass";
 
 /// The body of every reply of the status endpoint, tagged by `state`.
 #[derive(Debug, Clone, PartialEq)]

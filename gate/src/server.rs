@@ -54,8 +54,8 @@ use tracing::{debug, info, warn};
 use waitroom::time::{duration_millis, Timestamp};
 use waitroom::wire::{
     Admitted, Challenge, Closed, CookiesRequired, ErrorReply, Queued, StatusReply, VerifyReply,
-    VerifyRequest, AUTH_PATH, CHALLENGE_PARAM, SOLUTION_PARAM, STATUS_PATH, TICKET_PARAM,
-    VERIFY_PATH,
+    VerifyRequest, AUTH_PATH, CHALLENGE_PARAM, PASS_PARAM, SOLUTION_PARAM, STATUS_PATH,
+    TICKET_PARAM, VERIFY_PATH,
 };
 
 use crate::admin::{AdminState, AdminToken, ClosedState, History};
@@ -71,8 +71,12 @@ use crate::spent::{SpendOnce, SpentInMemory, DEFAULT_SPENT_CAPACITY};
 use crate::static_files::{self, Root};
 use crate::token::{Binding, PassVerifier, Signer, TicketClaims, TokenError};
 
-/// Longest ticket accepted in the query string, in bytes (a real one is under 100).
+/// Longest ticket (or pass) accepted in the query string, in bytes (a real one is under 100).
 pub const MAX_TICKET_LEN: usize = 512;
+/// How many times one admission's pass can be renewed: WCAG 2.2.1 (RGAA 13.1) asks that a time
+/// limit can be extended at least ten times. Each renewal adds one pass lifetime, so a pass
+/// lives at most eleven lifetimes after its admission (55 minutes with the default 300 s).
+pub const MAX_PASS_RENEWALS: u32 = 10;
 /// Default cap on the tickets waiting: about 52 MiB of queue (50 bytes a ticket, measured by
 /// `make loadtest`), 8 h 20 min of waiting at 2 000 admissions a minute.
 pub const DEFAULT_MAX_QUEUE: u64 = 1_000_000;
@@ -425,6 +429,46 @@ impl GateState {
         client: Option<ClientKey>,
     ) -> StatusAnswer {
         self.answer_from(now, ticket, proof, client, self.in_process, true)
+    }
+
+    /// Renews `pass`, presented at `now` by the browser `browser`: a new pass for the same
+    /// admission (same id, same issue time), valid one more pass lifetime from its expiry, or
+    /// from now when it has already expired. So the time limit after admission is never
+    /// hidden: a pupil warned that time is running out extends it, and one who comes back a
+    /// little late is let in again, never put back in the queue.
+    ///
+    /// It takes no admission and touches no queue: one admission per place still holds, and
+    /// the admission rate stays exact. `None` (the request is then answered as any other: by
+    /// its ticket, or with a new place) when the pass is not this browser's, is forged, has
+    /// logged in already ([`PassVerifier::consume`]), expired more than one lifetime ago, or
+    /// was renewed [`MAX_PASS_RENEWALS`] times (a renewal after expiry counts for up to two).
+    pub fn renew(&self, now: Timestamp, pass: &str, browser: &BrowserId) -> Option<StatusAnswer> {
+        if let Some(closed) = self.closed_answer(now) {
+            return Some(closed);
+        }
+        let ttl = self.config.pass_ttl;
+        // Accepted up to one lifetime after its expiry: the pupil who logged in a little late.
+        let late = now.saturating_sub(ttl);
+        let claims = self.signer.verify_pass(pass, Some(browser), late).ok()?;
+        let lifetime = claims.expires.saturating_duration_since(claims.issued);
+        if self.passes.is_used(claims.id) || lifetime >= ttl.saturating_mul(MAX_PASS_RENEWALS + 1) {
+            debug!(id = claims.id, "pass not renewed: used, or renewed too often");
+            return None;
+        }
+        let expires = claims.expires.max(now).saturating_add(ttl);
+        let renewed = self.signer.sign_pass(claims.id, claims.issued, expires, claims.binding);
+        info!(id = claims.id, late = now >= claims.expires, "pass renewed");
+        let pass_expires_in =
+            expires.as_millis().div_ceil(1000).saturating_sub(now.as_millis() / 1000);
+        Some(StatusAnswer {
+            status: 200,
+            retry_after_s: None,
+            body: StatusReply::Admitted(Admitted {
+                pass: renewed,
+                pass_expires_in,
+                redirect: None,
+            }),
+        })
     }
 
     /// What `GET /waitroom/status` answers at `now` to a request from `client` (whose places
@@ -1339,14 +1383,12 @@ fn answer_status(
         (Some(challenge), Some(solution)) => Some(Proof { challenge, solution }),
         _ => None,
     };
-    let answer = state.answer_from(
-        state.now(),
-        params.ticket.as_deref(),
-        proof,
-        client,
-        binding,
-        had_cookie,
-    );
+    let now = state.now();
+    let renewed =
+        params.pass.as_deref().filter(|_| had_cookie).and_then(|p| state.renew(now, p, &id));
+    let answer = renewed.unwrap_or_else(|| {
+        state.answer_from(now, params.ticket.as_deref(), proof, client, binding, had_cookie)
+    });
     let outcome = outcome_of(&answer.body);
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let mut response = json(status, &answer.body);
@@ -1451,9 +1493,11 @@ struct StatusParams {
     ticket: Option<String>,
     challenge: Option<String>,
     solution: Option<String>,
+    /// An admitted browser's pass, to renew ([`GateState::renew`]).
+    pass: Option<String>,
 }
 
-/// The ticket and the proof of work from the query string, if any; other parameters, and bad
+/// The ticket, the proof of work and the pass from the query string, if any; other parameters, and bad
 /// escapes anywhere, are ignored (decoding is lossy: a mangled ticket just fails to verify,
 /// and its holder queues as a newcomer; a mangled solution is refused).
 fn status_params(query: Option<&str>) -> Result<StatusParams, &'static str> {
@@ -1479,6 +1523,11 @@ fn status_params(query: Option<&str>) -> Result<StatusParams, &'static str> {
                 &mut params.solution,
                 "The solution parameter is given more than once.",
                 "The solution parameter is too long.",
+            ),
+            PASS_PARAM => (
+                &mut params.pass,
+                "The pass parameter is given more than once.",
+                "The pass parameter is too long.",
             ),
             _ => continue,
         };
@@ -1551,6 +1600,11 @@ mod tests {
         assert!(ticket_param(Some("ticket=a&ticket=b")).is_err());
         assert!(ticket_param(Some(&format!("ticket={}", "a".repeat(513)))).is_err());
         assert!(ticket_param(Some(&"a".repeat(5000))).is_err());
+        let both = status_params(Some("pass=p2.1&ticket=t2.2")).unwrap();
+        assert_eq!((both.ticket.as_deref(), both.pass.as_deref()), (Some("t2.2"), Some("p2.1")));
+        assert!(status_params(Some("pass=a&pass=b")).is_err());
+        assert!(status_params(Some(&format!("pass={}", "a".repeat(513)))).is_err());
+        assert_eq!(status_params(Some("pass=")).unwrap().pass, None);
     }
 
     #[test]

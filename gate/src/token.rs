@@ -443,6 +443,11 @@ impl PassVerifier {
         Ok(claims)
     }
 
+    /// Whether the admission `id` has logged in already ([`PassVerifier::consume`]).
+    pub fn is_used(&self, id: u64) -> bool {
+        self.lock().expires_by_id.contains_key(&id)
+    }
+
     /// Passes remembered as used (unexpired ones, and expired ones not yet swept).
     pub fn used(&self) -> usize {
         self.lock().expires_by_id.len()

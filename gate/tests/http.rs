@@ -10,7 +10,8 @@ use reqwest::header::{HeaderMap, CACHE_CONTROL, CONTENT_TYPE, COOKIE, RETRY_AFTE
 use reqwest::StatusCode;
 use waitroom::time::Timestamp;
 use waitroom::wire::{
-    ErrorReply, StatusReply, VerifyReply, AUTH_PATH, STATUS_PATH, TICKET_PARAM, VERIFY_PATH,
+    ErrorReply, StatusReply, VerifyReply, AUTH_PATH, PASS_PARAM, STATUS_PATH, TICKET_PARAM,
+    VERIFY_PATH,
 };
 use waitroom_gate::server::{serve, GateConfig};
 
@@ -129,6 +130,17 @@ impl Gate {
     /// The status endpoint as `client` (another browser) sees it.
     async fn status_from(&self, client: &reqwest::Client, ticket: Option<&str>) -> Reply {
         let query = ticket.map(|t| format!("?{TICKET_PARAM}={t}")).unwrap_or_default();
+        self.status_query(client, &query).await
+    }
+
+    /// The status endpoint with the pupil's pass, to renew it (and its ticket, if given).
+    async fn renew(&self, pass: &str, ticket: Option<&str>) -> Reply {
+        let ticket = ticket.map(|t| format!("&{TICKET_PARAM}={t}")).unwrap_or_default();
+        self.status_query(&self.client, &format!("?{PASS_PARAM}={pass}{ticket}")).await
+    }
+
+    /// The status endpoint as `client` sees it, with `query` (empty, or from `?`).
+    async fn status_query(&self, client: &reqwest::Client, query: &str) -> Reply {
         let url = format!("{}{STATUS_PATH}{query}", self.url);
         let response = client.get(url).send().await.unwrap();
         let status = response.status();
@@ -692,4 +704,115 @@ async fn a_pass_survives_a_restart_with_the_same_secret_for_its_own_browser_only
     assert_eq!(after.get(AUTH_PATH).await.status(), StatusCode::NO_CONTENT);
     let (_, reply) = after.verify(&verify_body(&admitted.pass, None, false)).await;
     assert_eq!(reply["valid"], false);
+}
+
+/// The pass of an admitted reply.
+fn admitted(reply: &Reply) -> &waitroom::wire::Admitted {
+    match &reply.body {
+        StatusReply::Admitted(admitted) => admitted,
+        other => panic!("expected admitted, got {other:?}"),
+    }
+}
+
+/// The id a pass carries (`p2.<id>.…`).
+fn pass_id(pass: &str) -> u64 {
+    pass.split('.').nth(1).unwrap().parse().unwrap()
+}
+
+/// Asserts that `reply` did not renew `pass`: it is a queue place, or a newcomer's admission
+/// with another id, as for any request without a pass.
+fn not_renewed(reply: &Reply, pass: &str, why: &str) {
+    if let StatusReply::Admitted(other) = &reply.body {
+        assert_ne!(pass_id(&other.pass), pass_id(pass), "{why}: renewed");
+    }
+}
+
+impl Gate {
+    /// `waitroom_admitted_total`, from `/metrics`.
+    async fn admissions(&self) -> u64 {
+        let text = self.get("/metrics").await.text().await.unwrap();
+        let line = text.lines().find(|l| l.starts_with("waitroom_admitted_total ")).unwrap();
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_pupil_warned_before_the_pass_expires_extends_it_without_taking_an_admission() {
+    let gate = start().await;
+    let pass = admitted(&gate.status(None).await).pass.clone();
+    let admissions = gate.admissions().await;
+    // 20 s before it runs out, the widget warns and the pupil presses "Prolonger".
+    gate.advance(280);
+    let extended = gate.renew(&pass, None).await;
+    assert_eq!(extended.status, StatusCode::OK);
+    let renewed = admitted(&extended);
+    assert_eq!(renewed.pass_expires_in, 320, "20 s left plus one more lifetime");
+    assert_ne!(renewed.pass, pass);
+    assert_eq!(pass_id(&renewed.pass), pass_id(&pass), "the same admission");
+    let cookie =
+        format!("waitroom_pass={}; HttpOnly; SameSite=Lax; Path=/; Max-Age=320", renewed.pass);
+    assert!(extended.headers.get_all(SET_COOKIE).iter().any(|c| c.to_str().unwrap() == cookie));
+    assert_eq!(gate.admissions().await, admissions, "one admission per place");
+    // Past the first expiry, the renewed pass logs in; the first one no longer does.
+    gate.advance(60);
+    let id = gate.cookie("waitroom_id").unwrap();
+    let (_, ok) = gate.verify(&verify_body(&renewed.pass, Some(&id), false)).await;
+    assert_eq!((ok["valid"].as_bool(), ok["expires_in"].as_u64()), (Some(true), Some(260)));
+    let (_, old) = gate.verify(&verify_body(&pass, Some(&id), false)).await;
+    assert_eq!(old["reason"], "token expired");
+}
+
+#[tokio::test]
+async fn a_pupil_back_a_little_late_is_let_in_again_never_put_behind_where_they_were() {
+    let gate = start().await;
+    gate.status(None).await;
+    let first = gate.status(None).await;
+    gate.advance(30);
+    let pass = admitted(&gate.status(Some(first.ticket())).await).pass.clone();
+    let admissions = gate.admissions().await;
+    // The pass ran out two minutes ago, and the ticket's grace is over as well: the ticket
+    // alone would be a newcomer's.
+    gate.advance(300 + 120);
+    let back = gate.renew(&pass, Some(first.ticket())).await;
+    assert_eq!(back.status, StatusCode::OK, "{:?}", back.body);
+    assert_eq!(admitted(&back).pass_expires_in, 300, "a whole lifetime from now");
+    assert_eq!(pass_id(&admitted(&back).pass), pass_id(&pass), "the same admission");
+    assert_eq!(gate.admissions().await, admissions, "and not a second one");
+}
+
+#[tokio::test]
+async fn a_pass_is_renewed_at_most_ten_times_and_not_after_a_lifetime_past_expiry() {
+    let gate = start().await;
+    let first = admitted(&gate.status(None).await).pass.clone();
+    let mut pass = first.clone();
+    for k in 1..=10 {
+        gate.advance(290);
+        let reply = gate.renew(&pass, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "renewal {k}: {:?}", reply.body);
+        pass = admitted(&reply).pass.clone();
+        assert_eq!(pass_id(&pass), pass_id(&first));
+    }
+    gate.advance(290);
+    not_renewed(&gate.renew(&pass, None).await, &pass, "an eleventh time");
+
+    let gate = start().await;
+    let pass = admitted(&gate.status(None).await).pass.clone();
+    gate.advance(300 + 300);
+    not_renewed(&gate.renew(&pass, None).await, &pass, "a lifetime past its expiry");
+}
+
+#[tokio::test]
+async fn a_copied_forged_or_used_pass_is_never_renewed() {
+    let gate = start().await;
+    let pass = admitted(&gate.status(None).await).pass.clone();
+    let (classmate, _) = browser();
+    let copied = gate.status_query(&classmate, &format!("?{PASS_PARAM}={pass}")).await;
+    not_renewed(&copied, &pass, "in a classmate's browser");
+    for bad in [tamper(&pass), gate.status(None).await.ticket().to_string()] {
+        not_renewed(&gate.renew(&bad, None).await, &pass, "forged, or a ticket");
+    }
+    // Once the pupil has logged in (the portal consumed the pass), no renewal.
+    let id = gate.cookie("waitroom_id").unwrap();
+    gate.verify(&verify_body(&pass, Some(&id), true)).await;
+    not_renewed(&gate.renew(&pass, None).await, &pass, "used");
 }
