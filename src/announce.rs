@@ -1,20 +1,25 @@
 //! What the screen-reader live region says, and when.
 //!
 //! A live region that speaks every second makes a page unusable with a screen reader, and one
-//! that never speaks leaves a blind pupil guessing. The [`Announcer`] speaks when the phase
-//! changes (queued, offline, closed…) and when the place in the queue moved in a way worth
-//! interrupting for: at most once every [`MIN_POSITION_INTERVAL`], and only when the position
-//! moved by at least a tenth, or entered the last [`FRONT_OF_QUEUE`] places.
+//! that never speaks leaves a blind pupil guessing. The [`Announcer`] speaks at once whatever
+//! changes what the user must do or know: a new phase (admitted, let in by fail-open, offline,
+//! closed, an error…) and reaching the front of the queue. The number of people ahead, which
+//! changes all the time, is spoken at most once every [`MIN_POSITION_INTERVAL`], and only when
+//! it moved by at least a tenth, or within the last [`FRONT_OF_QUEUE`] places.
+//!
+//! What is spoken is what is shown: the very sentences of the overlay's lines
+//! ([`crate::messages::spoken`]), never a reworded summary that could disagree with the screen.
 
 use std::time::Duration;
 
 use crate::machine::{Phase, View};
-use crate::messages::Messages;
+use crate::messages::{spoken, Messages};
 use crate::time::Timestamp;
 
-/// Shortest time between two position announcements.
+/// Shortest time between two announcements of the place in the queue.
 pub const MIN_POSITION_INTERVAL: Duration = Duration::from_secs(30);
-/// From this position on, every change is worth saying (still no more often than the interval).
+/// From this position on, every change is worth saying (still no more often than the interval,
+/// except reaching the front, said at once).
 pub const FRONT_OF_QUEUE: u64 = 10;
 
 /// Decides the live region's next sentence from successive views.
@@ -31,24 +36,30 @@ impl Announcer {
         Self::default()
     }
 
-    /// The sentence to announce for `view` at `now`, or `None` to stay quiet.
+    /// The text to announce for `view` at `now`, or `None` to stay quiet.
     pub fn update(&mut self, now: Timestamp, view: &View, messages: &Messages) -> Option<String> {
-        let eta_high = view.eta.as_ref().map(|e| e.high);
+        let ahead = view.ahead.map(|n| messages.ahead(n));
+        let eta = view.eta.as_ref().map(|e| messages.eta(e.low, e.high));
+        let place = [ahead.as_deref(), eta.as_deref()];
         if self.phase != Some(view.phase) {
             self.phase = Some(view.phase);
             self.spoken = view.position.map(|p| (p, now));
-            return Some(match (view.phase, view.position, &view.closed_message) {
-                (Phase::Queued, Some(p), _) => messages.announce_position(p, eta_high),
-                (Phase::Closed, _, Some(m)) => [messages.heading(Phase::Closed), ". ", m].concat(),
-                (phase, _, _) => messages.heading(phase).to_string(),
-            });
+            let heading = Some(messages.heading(view.phase));
+            let lines = match view.phase {
+                Phase::Queued => [heading, place[0], place[1]],
+                Phase::Closed => [heading, view.closed_message.as_deref(), None],
+                _ => [heading, None, None],
+            };
+            return Some(spoken(lines.into_iter().flatten()));
         }
         let position = view.position.filter(|_| view.phase == Phase::Queued)?;
         let due = match self.spoken {
             None => true,
+            Some((last, _)) if position == last => false,
+            // The front of the queue: the user is about to be let in; no pacing holds it back.
+            Some(_) if position <= 1 => true,
             Some((last, at)) => {
                 now.saturating_duration_since(at) >= MIN_POSITION_INTERVAL
-                    && position != last
                     && (position <= FRONT_OF_QUEUE
                         || position.abs_diff(last).saturating_mul(10) >= last)
             }
@@ -57,7 +68,7 @@ impl Announcer {
             return None;
         }
         self.spoken = Some((position, now));
-        Some(messages.announce_position(position, eta_high))
+        Some(spoken(place.into_iter().flatten()))
     }
 }
 
@@ -118,11 +129,14 @@ mod tests {
     }
 
     #[test]
-    fn first_queued_view_speaks_the_place_and_the_pessimistic_wait() {
+    fn first_queued_view_speaks_the_status_the_people_ahead_and_the_wait_as_shown() {
         let mut a = Announcer::new();
         assert_eq!(
             a.update(T0, &view(Phase::Queued, Some(40)), &fr()).as_deref(),
-            Some("Vous êtes maintenant 40e dans la file, attente estimée au plus 5\u{a0}min.")
+            Some(
+                "Vous êtes dans la file d’attente. 39 personnes avant vous. \
+                 Temps d’attente\u{a0}: entre 2 et 5\u{a0}minutes."
+            )
         );
     }
 
@@ -149,7 +163,10 @@ mod tests {
         let spoken = speak_each_second(&mut a, 1, 75, |s| 100 - s);
         let times: Vec<u64> = spoken.iter().map(|(s, _)| *s).collect();
         assert_eq!(times, vec![30, 60]);
-        assert!(spoken[0].1.starts_with("Vous êtes maintenant 70e"));
+        assert_eq!(
+            spoken[0].1,
+            "69 personnes avant vous. Temps d’attente\u{a0}: entre 2 et 5\u{a0}minutes."
+        );
     }
 
     #[test]
@@ -168,7 +185,7 @@ mod tests {
         a.update(T0, &view(Phase::Queued, Some(40)), &fr());
         assert_eq!(
             a.update(at(1), &view(Phase::Offline, Some(40)), &fr()).as_deref(),
-            Some("Connexion internet perdue\u{a0}: votre place est gardée")
+            Some("Vous n’avez plus internet. Votre place est gardée.")
         );
         assert_eq!(a.update(at(2), &view(Phase::Offline, Some(40)), &fr()), None);
         assert!(a.update(at(3), &view(Phase::Queued, Some(40)), &fr()).is_some());
@@ -183,5 +200,56 @@ mod tests {
             a.update(T0, &closed, &fr()).as_deref(),
             Some("Le portail est fermé pour le moment. Maintenance jusqu'à 9 h.")
         );
+    }
+
+    #[test]
+    fn reaching_the_front_is_announced_at_once_whatever_the_pacing() {
+        let mut a = Announcer::new();
+        a.update(T0, &view(Phase::Queued, Some(3)), &fr());
+        assert_eq!(a.update(at(1), &view(Phase::Queued, Some(2)), &fr()), None, "paced");
+        assert_eq!(
+            a.update(at(2), &view(Phase::Queued, Some(1)), &fr()).as_deref(),
+            Some(
+                "Personne avant vous\u{a0}: c’est bientôt à vous. \
+                 Temps d’attente\u{a0}: entre 2 et 5\u{a0}minutes."
+            )
+        );
+        assert_eq!(a.update(at(3), &view(Phase::Queued, Some(1)), &fr()), None, "said once");
+    }
+
+    #[test]
+    fn admission_fail_open_and_errors_are_announced_at_once_right_after_a_position() {
+        for (phase, said) in [
+            (Phase::Admitted, "C’est votre tour\u{202f}! Vous pouvez vous connecter."),
+            (Phase::Unavailable, "Le portail ne répond pas pour le moment."),
+            (Phase::GaveUp, "Le portail ne répond toujours pas."),
+            (Phase::CookiesRequired, "Activez les cookies pour garder votre place."),
+            (Phase::Throttled, "Le portail est plein pour le moment."),
+        ] {
+            let mut a = Announcer::new();
+            a.update(T0, &view(Phase::Queued, Some(40)), &fr());
+            let next = view(phase, None);
+            assert_eq!(a.update(T0, &next, &fr()).as_deref(), Some(said), "{phase:?}");
+        }
+    }
+
+    #[test]
+    fn what_is_spoken_is_what_is_shown_for_every_phase_and_place() {
+        let m = fr();
+        for phase in Phase::ALL {
+            for position in [None, Some(1), Some(2), Some(12_345)] {
+                let mut a = Announcer::new();
+                let v = view(phase, position);
+                let said = a.update(T0, &v, &m).unwrap();
+                // The lines the overlay shows for this view, in its order.
+                let ahead = v.ahead.map(|n| m.ahead(n));
+                let eta = v.eta.as_ref().map(|e| m.eta(e.low, e.high));
+                let mut shown = vec![m.heading(phase).to_string()];
+                if phase == Phase::Queued {
+                    shown.extend(ahead.into_iter().chain(eta));
+                }
+                assert_eq!(said, shown.join(" "), "{phase:?} at {position:?}");
+            }
+        }
     }
 }

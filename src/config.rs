@@ -85,7 +85,7 @@ pub struct Config {
     pub lang: LangSetting,
     /// `data-title`: overrides the overlay's title.
     pub title: Option<String>,
-    /// `data-message`: overrides the quota message (default: the ENT text in `messages`).
+    /// `data-message`: replaces the explanation (default: the short plain-language one in `messages`).
     pub message: Option<String>,
     /// `data-base-delay`: first backoff delay.
     pub base_delay: Duration,
@@ -100,6 +100,9 @@ pub struct Config {
     /// `data-redirect-allow`: origins allowed as redirect targets besides the page's own, each
     /// normalised to `scheme://host[:port]` in lower case.
     pub redirect_allow: Vec<String>,
+    /// `data-help`: where "Besoin d'aide ?" in the dialog leads (the driver checks the origin
+    /// as for `redirect`), so that help and "forgot your password" stay reachable while waiting.
+    pub help: Option<String>,
     /// `data-fail`.
     pub fail: FailPolicy,
     /// `data-fail-open-after`: how long the gate may be unreachable before fail-open lets the user in.
@@ -136,13 +139,14 @@ pub const ATTRIBUTES: &[AttributeDoc] = &[
     doc("data-guard", "CSS selector", "the form with a password field", "any selector", "Element(s) kept disabled until the user is admitted."),
     doc("data-lang", "keyword", "auto", "auto, fr, en", "Language of the texts; auto follows the page, then French."),
     doc("data-title", "text", "Connexion au portail", "any text", "Replaces the overlay's title."),
-    doc("data-message", "text", "the ENT quota message", "any text", "Replaces the explanation shown under the title."),
+    doc("data-message", "text", "a short plain-language explanation", "any text", "Replaces the explanation shown under the status (README: Accessibility)."),
     doc("data-base-delay", "ms", "1000", "100–60000", "First retry delay before jitter; later ones double."),
     doc("data-max-delay", "ms", "120000", "1000–3600000, at least data-base-delay", "Longest delay between two checks."),
     doc("data-jitter", "keyword", "full", "full, equal, decorrelated", "How each delay is randomised so users do not come back together."),
     doc("data-timeout", "ms", "10000", "1000–60000", "How long one request to the gate may take."),
     doc("data-redirect", "URL", "— (stay on the page)", "same origin or data-redirect-allow", "Where to take the user once admitted."),
-    doc("data-redirect-allow", "origins", "— (same origin only)", "space-separated https://host[:port]", "Other origins data-redirect and the gate may send the user to."),
+    doc("data-redirect-allow", "origins", "— (same origin only)", "space-separated https://host[:port]", "Other origins data-redirect, data-help and the gate may send the user to."),
+    doc("data-help", "URL", "— (no link)", "same origin or data-redirect-allow", "A help page, linked from the waiting dialog as « Besoin d’aide ? » / “Need help?”."),
     doc("data-fail", "keyword", "open", "open, closed", "Whether an unreachable gate eventually lets users in (open) or keeps them waiting (closed)."),
     doc("data-fail-open-after", "ms", "30000", "0–600000", "How long the gate may be unreachable before fail-open lets the user in."),
     doc("data-check", "keyword", "load", "load, submit", "Ask the gate when the page loads, or only when the form is submitted."),
@@ -287,6 +291,7 @@ impl Config {
             timeout: Duration::from_millis(TIMEOUT.default),
             redirect: None,
             redirect_allow: Vec::new(),
+            help: None,
             fail: FailPolicy::Open,
             fail_open_after: Duration::from_millis(FAIL_OPEN_AFTER.default),
             check: Check::Load,
@@ -382,7 +387,8 @@ impl Config {
                     );
                 }
                 "data-timeout" => config.timeout = millis(w, key, value, TIMEOUT),
-                "data-redirect" => config.redirect = redirect(w, value),
+                "data-redirect" => config.redirect = url(w, key, value),
+                "data-help" => config.help = url(w, key, value),
                 "data-redirect-allow" => config.redirect_allow = redirect_allow(w, value),
                 "data-fail" => {
                     config.fail = keyword(
@@ -558,13 +564,15 @@ fn parse_count(value: &str) -> Option<Option<u64>> {
     Some(value.parse().ok())
 }
 
-fn redirect(w: &mut Vec<ConfigWarning>, value: &str) -> Option<String> {
+/// A URL attribute (`data-redirect`, `data-help`); its origin is checked by the driver, which
+/// knows the page's.
+fn url(w: &mut Vec<ConfigWarning>, key: &str, value: &str) -> Option<String> {
     if value.is_empty() {
         return None;
     }
     if !is_url_like(value) {
         w.push(ConfigWarning::replaced(
-            "data-redirect",
+            key,
             value,
             "is not a URL (it contains spaces or control characters)",
             "none",
@@ -736,6 +744,7 @@ mod tests {
             ("data-timeout", "5000"),
             ("data-redirect", "/ent/accueil"),
             ("data-redirect-allow", "https://ENT.example.fr/ http://localhost:8080"),
+            ("data-help", "/aide#connexion"),
             ("data-fail", "closed"),
             ("data-fail-open-after", "0"),
             ("data-check", "submit"),
@@ -754,6 +763,7 @@ mod tests {
         assert_eq!(config.jitter, Jitter::Decorrelated);
         assert_eq!(config.timeout, Duration::from_secs(5));
         assert_eq!(config.redirect.as_deref(), Some("/ent/accueil"));
+        assert_eq!(config.help.as_deref(), Some("/aide#connexion"));
         assert_eq!(config.redirect_allow, ["https://ent.example.fr", "http://localhost:8080"]);
         assert_eq!(config.fail, FailPolicy::Closed);
         assert_eq!(config.fail_open_after, Duration::ZERO);
@@ -881,6 +891,7 @@ mod tests {
             ("data-message", ""),
             ("data-guard", ""),
             ("data-redirect", ""),
+            ("data-help", ""),
             ("data-pass-field", ""),
         ]);
         assert!(warnings.is_empty());
@@ -948,6 +959,16 @@ mod tests {
     }
 
     #[test]
+    fn a_help_link_that_is_not_a_url_is_refused_with_a_warning_naming_it() {
+        let (config, warnings) = parse(&[("data-help", "javascript: alert(1)")]);
+        assert_eq!(config.help, None);
+        assert_eq!(
+            warnings,
+            ["data-help: `javascript: alert(1)` is not a URL (it contains spaces or control characters); using none"]
+        );
+    }
+
+    #[test]
     fn warnings_do_not_echo_a_huge_value_in_full() {
         let huge = "x".repeat(10_000);
         let (_, warnings) = parse(&[("data-timeout", &huge)]);
@@ -1004,7 +1025,7 @@ mod tests {
                 "{name} is parsed but not in ATTRIBUTES"
             );
         }
-        assert_eq!(ATTRIBUTES.len(), 18);
+        assert_eq!(ATTRIBUTES.len(), 19);
     }
 
     #[test]

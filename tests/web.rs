@@ -107,23 +107,25 @@ fn script_attributes_become_config_and_warnings() {
 
 #[wasm_bindgen_test]
 fn overlay_shows_the_view_in_french_as_an_accessible_dialog() {
-    let overlay = Overlay::show(&document(), &fr(), Theme::Auto, || {}).unwrap();
+    let overlay = Overlay::show(&document(), &fr(), Theme::Auto, None, || {}).unwrap();
     overlay.render(&queued_view(), &fr(), |_| (8, 2, 13));
 
-    assert_eq!(shown(&overlay, "phase").as_deref(), Some("Vous êtes dans la file d’attente"));
-    assert_eq!(shown(&overlay, "position").as_deref(), Some("Votre place dans la file\u{a0}: 42"));
-    assert_eq!(shown(&overlay, "ahead").as_deref(), Some("41 personnes devant vous"));
+    assert_eq!(shown(&overlay, "phase").as_deref(), Some("Vous êtes dans la file d’attente."));
+    assert_eq!(shown(&overlay, "position").as_deref(), Some("41 personnes avant vous."));
     assert_eq!(
         shown(&overlay, "eta").as_deref(),
-        Some("Attente estimée\u{a0}: environ 3 à 5\u{a0}min")
+        Some("Temps d’attente\u{a0}: entre 3 et 5\u{a0}minutes.")
     );
     assert_eq!(
         shown(&overlay, "countdown").as_deref(),
-        Some("Prochaine vérification dans 12\u{a0}s")
+        Some("La page vérifie à nouveau dans 12\u{a0}secondes.")
     );
-    assert_eq!(shown(&overlay, "updated").as_deref(), Some("Dernière mise à jour à 08:02:13"));
+    assert_eq!(
+        shown(&overlay, "updated").as_deref(),
+        Some("Le portail a répondu à 8\u{a0}heures 2.")
+    );
     assert_eq!(shown(&overlay, "closed"), None);
-    assert!(shown(&overlay, "message").unwrap().starts_with("À situation exceptionnelle"));
+    assert!(shown(&overlay, "message").unwrap().starts_with("Attendez votre tour."));
 
     let root = overlay.root();
     let dialog = root.query_selector("[role=dialog]").unwrap().unwrap();
@@ -153,11 +155,30 @@ fn overlay_shows_the_view_in_french_as_an_accessible_dialog() {
     assert!(!retry.unchecked_ref::<web_sys::HtmlElement>().hidden());
     assert_eq!(retry.text_content().as_deref(), Some("Réessayer maintenant"));
     assert_eq!(retry.get_attribute("aria-disabled").as_deref(), Some("false"));
+    assert!(
+        root.query_selector(".phase.still").unwrap().is_some(),
+        "given up, nothing happens by itself: the status dot stops pulsing"
+    );
+    overlay.render(&queued_view(), &fr(), |_| (8, 2, 13));
+    assert!(root.query_selector(".phase.still").unwrap().is_none(), "queued, it pulses");
 
     let host = overlay.host().clone();
     assert!(host.is_connected());
     drop(overlay);
     assert!(!host.is_connected(), "dropping the overlay removes it");
+}
+
+#[wasm_bindgen_test]
+fn the_help_link_is_inside_the_dialog_and_says_it_opens_a_new_tab() {
+    let overlay = Overlay::show(&document(), &fr(), Theme::Auto, Some("/aide"), || {}).unwrap();
+    let link = overlay.root().query_selector("[role=dialog] a").unwrap().expect("a help link");
+    assert_eq!(link.get_attribute("href").as_deref(), Some("/aide"));
+    assert_eq!(link.get_attribute("target").as_deref(), Some("_blank"));
+    assert_eq!(link.get_attribute("rel").as_deref(), Some("noopener"));
+    assert_eq!(link.text_content().as_deref(), Some("Besoin d’aide\u{202f}? (nouvel onglet)"));
+    drop(overlay);
+    let overlay = Overlay::show(&document(), &fr(), Theme::Auto, None, || {}).unwrap();
+    assert!(overlay.root().query_selector("a").unwrap().is_none(), "no data-help, no link");
 }
 
 #[wasm_bindgen_test]
@@ -174,7 +195,7 @@ fn a_hostile_closed_message_is_shown_as_text_never_as_html() {
         retry_enabled: false,
         closed_message: Some(hostile.to_string()),
     };
-    let overlay = Overlay::show(&document(), &fr(), Theme::Light, || {}).unwrap();
+    let overlay = Overlay::show(&document(), &fr(), Theme::Light, None, || {}).unwrap();
     overlay.render(&view, &fr(), |_| (0, 0, 0));
     assert_eq!(shown(&overlay, "closed").as_deref(), Some(hostile));
     assert!(overlay.root().query_selector("img, b").unwrap().is_none());
@@ -372,7 +393,7 @@ async fn a_queued_reply_shows_the_overlay_then_admission_lifts_the_guard() {
     assert_eq!(get(&queued, "position").as_f64(), Some(42.0));
     let host = document().query_selector("waitroom-overlay").unwrap().expect("the overlay is up");
     let text = host.shadow_root().unwrap().text_content().unwrap();
-    assert!(text.contains("Votre place dans la file\u{a0}: 42"), "{text}");
+    assert!(text.contains("41 personnes avant vous."), "{text}");
     form.request_submit().unwrap();
     assert_eq!(*submitted.borrow(), 0, "guarded while queued");
 

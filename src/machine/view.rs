@@ -36,6 +36,21 @@ impl Phase {
         matches!(self, Phase::Checking | Phase::Queued | Phase::Throttled | Phase::Offline)
     }
 
+    /// Whether the page works on its own in this phase (a check, a queue, a retry on its
+    /// schedule), which the status line's pulsing dot shows. In the others (closed, given up,
+    /// cookies refused, admitted) nothing happens by itself, and nothing on screen moves
+    /// (RGAA 13.8).
+    pub fn in_progress(self) -> bool {
+        matches!(
+            self,
+            Phase::Checking
+                | Phase::Queued
+                | Phase::Throttled
+                | Phase::Offline
+                | Phase::Unavailable
+        )
+    }
+
     /// Every phase, in the order above.
     pub const ALL: [Phase; 9] = [
         Phase::Checking,

@@ -276,7 +276,22 @@ impl Driver {
         if !has_overlay {
             let weak = Rc::downgrade(self);
             let on_retry = move || with(&weak, |d| d.handle(|m, now| m.handle_retry(now)));
-            match Overlay::show(&self.document, &self.messages, self.config.theme, on_retry) {
+            let help = self.config.help.as_deref().and_then(|h| {
+                let href = self.allowed_redirect(h);
+                if href.is_none() {
+                    warn(
+                        &[
+                            "waitroom: data-help: `",
+                            h,
+                            "` is not this origin nor in data-redirect-allow; no help link",
+                        ]
+                        .concat(),
+                    );
+                }
+                href
+            });
+            let theme = self.config.theme;
+            match Overlay::show(&self.document, &self.messages, theme, help.as_deref(), on_retry) {
                 Ok(overlay) => *self.overlay.borrow_mut() = Some(overlay),
                 Err(_) => return warn("waitroom: could not show the waiting overlay"),
             }

@@ -27,7 +27,6 @@ pub struct Overlay {
     root: ShadowRoot,
     phase: Element,
     position: Element,
-    ahead: Element,
     progress: HtmlProgressElement,
     eta: Element,
     countdown: Element,
@@ -44,11 +43,13 @@ pub struct Overlay {
 
 impl Overlay {
     /// Builds the overlay, appends it to `<body>`, makes the page behind it inert and moves the
-    /// focus to its heading. `on_retry` runs when "try again now" is pressed.
+    /// focus to its heading. `on_retry` runs when "try again now" is pressed; `help` (already
+    /// checked against the allowed origins) becomes a "need help?" link in the dialog.
     pub fn show(
         document: &Document,
         messages: &Messages,
         theme: Theme,
+        help: Option<&str>,
         on_retry: impl Fn() + 'static,
     ) -> Result<Overlay, JsValue> {
         let body = document.body().ok_or("no <body>")?;
@@ -86,8 +87,8 @@ impl Overlay {
         let phase = el(&card, "p", "phase")?;
         // The operator's closed message right under the status line it explains.
         let closed = el(&card, "p", "closed")?;
+        // One number: the people ahead ("29 personnes avant vous."), not a place beside it.
         let position = el(&card, "p", "position")?;
-        let ahead = el(&card, "p", "ahead")?;
         let progress: HtmlProgressElement = el(&card, "progress", "")?.unchecked_into();
         progress.set_max(100.0);
         let eta = el(&card, "p", "eta")?;
@@ -99,6 +100,15 @@ impl Overlay {
         retry.set_text_content(Some(messages.retry_label()));
         let message = el(&card, "p", "message")?;
         message.set_text_content(Some(messages.message()));
+        // Help and "forgot your password?" stay reachable while the page behind is inert. In a
+        // new tab, so that this page keeps the place (the label says so).
+        if let Some(href) = help {
+            let link = el(&el(&card, "p", "")?, "a", "")?;
+            link.set_attribute("href", href)?;
+            link.set_attribute("target", "_blank")?;
+            link.set_attribute("rel", "noopener")?;
+            link.set_text_content(Some(messages.help_label()));
+        }
         // Outside the dialog and never hidden, so that it is in the tree before it speaks.
         let live = el(&scrim, "div", "sr-only")?;
         live.set_attribute("role", "status")?;
@@ -117,7 +127,6 @@ impl Overlay {
             root,
             phase,
             position,
-            ahead,
             progress,
             eta,
             countdown,
@@ -150,8 +159,8 @@ impl Overlay {
         local_time: impl Fn(Timestamp) -> (u8, u8, u8),
     ) {
         set_text(&self.phase, Some(messages.heading(view.phase)));
-        set_text(&self.position, view.position.map(|p| messages.position(p)).as_deref());
-        set_text(&self.ahead, view.ahead.map(|n| messages.ahead(n)).as_deref());
+        self.phase.set_class_name(if view.phase.in_progress() { "phase" } else { "phase still" });
+        set_text(&self.position, view.ahead.map(|n| messages.ahead(n)).as_deref());
         set_text(&self.eta, view.eta.as_ref().map(|e| messages.eta(e.low, e.high)).as_deref());
         let countdown = view.next_attempt_in.filter(|_| view.phase != Phase::Offline);
         set_text(&self.countdown, countdown.map(|d| messages.countdown(d)).as_deref());
@@ -161,8 +170,8 @@ impl Overlay {
         );
         set_text(&self.message, view.phase.explains_quota().then(|| messages.message()));
         let updated = view.last_update.map(|t| {
-            let (h, m, s) = local_time(t);
-            messages.last_update(h, m, s)
+            let (h, m, _) = local_time(t);
+            messages.last_update(h, m)
         });
         set_text(&self.updated, updated.as_deref());
 

@@ -30,7 +30,7 @@ test("Offline 30 s: an offline state, no requests while offline, back within the
   await waitForPhase(page, "offline", 3000);
   const shown = await overlay(page);
   t.diagnostic(`offline: "${shown.phase}", place ${shown.position}`);
-  assert.match(shown.phase, /Connexion internet perdue/);
+  assert.match(shown.phase, /Vous n’avez plus internet/);
   assert.equal(shown.position, place, "the place stays on screen while offline");
   assert.equal(shown.countdown, null, "no countdown to a check that cannot happen");
 

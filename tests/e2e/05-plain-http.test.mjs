@@ -38,7 +38,7 @@ test("Plain HTTP mode: 503 + Retry-After (seconds, HTTP-date) honoured plus jitt
   const context = await newContext(browser);
   const page = await openPage(context, `${server.url}/login`);
   await waitForPhase(page, "throttled", 5000);
-  assert.match((await overlay(page)).phase, /Le portail est très demandé/);
+  assert.match((await overlay(page)).phase, /Le portail est plein/);
 
   await until(() => server.hits("/busy").length >= 6, { timeout: 40_000, every: 100, what: "six requests" });
   const hits = server.hits("/busy").map((h) => h.t);

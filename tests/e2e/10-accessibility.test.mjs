@@ -57,7 +57,7 @@ test("Accessibility: the live region announces position changes at most once per
   assert.ok(distinct.size >= 10, "the visible place moved every second or so");
   const changes = said.filter((s, i) => i === 0 || s.text !== said[i - 1].text);
   assert.ok(changes.length <= 2, `${changes.length} announcements in 20 s`);
-  assert.match(changes[0].text, /Vous êtes maintenant \d+e dans la file/, "the first announcement gives the place");
+  assert.match(changes[0].text, /^Vous êtes dans la file d’attente\. \d+ personnes avant vous\. Temps d’attente/, "the first announcement says the status, the people ahead and the wait, as shown");
 });
 
 test("Accessibility: the whole flow works with the keyboard alone", { timeout: 60_000 }, async (t) => {

@@ -14,7 +14,7 @@ import { openInState, STATES } from "./lib/states.mjs";
 
 after(cleanup);
 
-const ENGLISH = ["the", "queue", "wait", "waiting", "retry", "try", "again", "minutes", "minute", "seconds", "position", "please",
+const ENGLISH = ["the", "queue", "wait", "waiting", "retry", "try", "again", "seconds", "position", "please",
   "your", "you", "next", "check", "checking", "portal", "closed", "offline", "online", "busy", "estimated", "people", "ahead",
   "last", "updated", "progress", "now", "error", "loading", "connection"];
 const FRENCH = ["votre", "vous", "file", "attente", "réessayer", "portail", "prochaine", "vérification", "estimée", "personnes",

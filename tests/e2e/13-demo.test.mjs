@@ -12,16 +12,16 @@ import { ARTIFACTS, WWW } from "./lib/paths.mjs";
 
 after(cleanup);
 
-test("Demo: the ENT page shows the French quota message and a place that goes down", { timeout: 60_000 }, async (t) => {
+test("Demo: the ENT page shows the plain-language explanation and a place that goes down", { timeout: 60_000 }, async (t) => {
   const gate = await startGate({ www: WWW, args: ["--demo"] });
   const browser = await launch();
   const page = await openPage(await newContext(browser), `${gate.url}/`);
   const first = await until(async () => (await overlay(page))?.position, { what: "a place in the queue" });
   const shown = await overlay(page);
-  assert.match(shown.message, /^À situation exceptionnelle, mesures exceptionnelles\./, "the ENT's quota text");
-  assert.equal(shown.phase, "Vous êtes dans la file d’attente");
+  assert.match(shown.message, /^Attendez votre tour\. Ne fermez pas cette page/, "the plain-language explanation, instruction first");
+  assert.equal(shown.phase, "Vous êtes dans la file d’attente.");
   assert.ok(first >= 2, `the crowd is ahead of the visitor (place ${first})`);
-  assert.match(shown.eta, /^Attente estimée/);
+  assert.match(shown.eta, /^Temps d’attente/);
   const path = join(ARTIFACTS, "demo-queued.png");
   await page.screenshot({ path });
   t.diagnostic(`place ${first}, ${shown.eta}; screenshot ${path}`);

@@ -82,7 +82,9 @@ export function trackRequests(context, fragment) {
 /**
  * What the overlay shows, read through its shadow root: `null` without overlay, else the
  * root's mode and the visible text of each part (hidden parts are `null`), the live region's
- * text, and `position` parsed as a number.
+ * text, and `position`: the place in the queue, one more than the people ahead that the
+ * overlay shows as its one number ("29 personnes avant vous." is place 30; "Personne avant
+ * vous" is place 1).
  */
 export async function overlay(page) {
   return page.evaluate(() => {
@@ -101,7 +103,7 @@ export async function overlay(page) {
       theme: host.getAttribute("data-theme"),
       title: visible("h2"),
       phase: visible(".phase"),
-      position: position === null ? null : Number(position.replace(/\D/g, "")),
+      position: position === null ? null : Number(position.replace(/\D/g, "")) + 1,
       positionText: position,
       ahead: visible(".ahead"),
       eta: visible(".eta"),
