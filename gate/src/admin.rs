@@ -278,7 +278,16 @@ async fn authenticate(
 
 /// `GET /waitroom/admin/state`.
 async fn admin_state(State(state): State<Arc<GateState>>) -> Response {
-    json_reply(StatusCode::OK, &state.admin_state(state.now()))
+    reply_state(&state, state.now()).await
+}
+
+/// The state at `now` as the reply of every admin request, or `503` when the shared store
+/// does not answer.
+async fn reply_state(state: &GateState, now: Timestamp) -> Response {
+    match state.admin_state_now(now).await {
+        Ok(admin) => json_reply(StatusCode::OK, &admin),
+        Err(failure) => state.store_unavailable(now, &failure),
+    }
 }
 
 /// The JSON body as `T`, or the status and message of a `400` that says what was expected.
@@ -313,8 +322,10 @@ async fn set_rate(
         );
     }
     let now = state.now();
-    state.set_rate(now, request.admit_per_minute, &who);
-    json_reply(StatusCode::OK, &state.admin_state(now))
+    if let Err(failure) = state.set_rate_now(now, request.admit_per_minute, &who).await {
+        return state.store_unavailable(now, &failure);
+    }
+    reply_state(&state, now).await
 }
 
 /// `POST /waitroom/admin/close`.
@@ -356,8 +367,10 @@ async fn close(
             Some(Timestamp::from_millis(until_ms))
         }
     };
-    state.close(now, message.to_string(), until, &who);
-    json_reply(StatusCode::OK, &state.admin_state(now))
+    if let Err(failure) = state.close_now(now, message.to_string(), until, &who).await {
+        return state.store_unavailable(now, &failure);
+    }
+    reply_state(&state, now).await
 }
 
 /// `POST /waitroom/admin/open`: opens the gate (a no-op if it is open).
@@ -366,8 +379,10 @@ async fn open(
     Extension(Operator(who)): Extension<Operator>,
 ) -> Response {
     let now = state.now();
-    state.open(now, &who);
-    json_reply(StatusCode::OK, &state.admin_state(now))
+    if let Err(failure) = state.open_now(now, &who).await {
+        return state.store_unavailable(now, &failure);
+    }
+    reply_state(&state, now).await
 }
 
 #[cfg(test)]

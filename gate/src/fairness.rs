@@ -50,6 +50,11 @@ impl ClientKey {
         }
     }
 
+    /// The key as 32 hex digits: how the shared store ([`crate::store`]) counts it.
+    pub fn to_hex(self) -> String {
+        format!("{:032x}", self.0)
+    }
+
     /// The client's address as a trusted proxy reports it in header `name`: the last entry of
     /// an `X-Forwarded-For` list (the one the proxy added itself; those before it are the
     /// client's word), or an `X-Real-IP`. `None` when absent or not an address.

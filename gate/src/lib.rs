@@ -11,6 +11,7 @@
 //! - [`fairness`]: places held per address, capped so that one address cannot flood the queue;
 //! - [`proof_of_work`]: adaptive proof of work, asked of newcomers only during a flood;
 //! - [`spent`]: single use, the one piece of state a challenge needs ([`spent::SpendOnce`]);
+//! - [`store`]: where the queue lives: memory, or Redis / Valkey shared by several instances;
 //! - [`static_files`]: what `--www` may serve (no dotfile, no symlink out of it);
 //! - [`demo`]: `--demo`, the ENT login page behind the gate with a synthetic crowd.
 #![deny(missing_docs, missing_debug_implementations)]
@@ -27,6 +28,7 @@ pub mod queue;
 pub mod server;
 pub mod spent;
 pub mod static_files;
+pub mod store;
 pub mod token;
 
 pub use token::{verify_pass, PassVerifier};

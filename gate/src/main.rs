@@ -14,6 +14,7 @@ use waitroom_gate::connections::Limits;
 use waitroom_gate::demo::{self, CrowdConfig};
 use waitroom_gate::proof_of_work::{self, Mode, PowConfig};
 use waitroom_gate::server::{self, GateConfig};
+use waitroom_gate::store::StoreUrl;
 
 /// Shortest accepted secret: HMAC-SHA256 wants a key at least as long as its output.
 const MIN_SECRET_LEN: usize = 32;
@@ -102,6 +103,21 @@ struct Args {
     /// rate: a flood is large.
     #[arg(long, env = "WAITROOM_PROOF_OF_WORK_FLOOR", default_value_t = proof_of_work::DEFAULT_FLOOR_PER_MINUTE)]
     proof_of_work_floor: u64,
+    /// Where the queue lives: `memory` (this instance alone), or a Redis / Valkey shared by
+    /// every instance behind the same load balancer, `redis://[:PASSWORD@]HOST:PORT/DB` or
+    /// `rediss://…` (TLS). The password is never logged.
+    #[arg(
+        long,
+        env = "WAITROOM_STORE",
+        default_value = "memory",
+        hide_env_values = true,
+        hide_default_value = false
+    )]
+    store: String,
+    /// The queue's name in a shared store: instances with the same store and room serve one
+    /// queue; other rooms are other queues (1 to 64 of A-Z a-z 0-9 _ . -).
+    #[arg(long, env = "WAITROOM_ROOM", default_value = "default")]
+    room: String,
 }
 
 /// `--proof-of-work`.
@@ -217,7 +233,19 @@ fn run(args: Args) -> Result<(), String> {
         admin_tokens.extend(AdminToken::new("demo", token.as_bytes()));
         token
     });
+    let store = StoreUrl::parse(&args.store).map_err(|e| format!("--store: {e}"))?;
+    if !waitroom_gate::store::valid_room(&args.room) {
+        return Err(format!(
+            "--room: `{}` is not a room name: 1 to 64 of A-Z a-z 0-9 _ . -",
+            args.room
+        ));
+    }
+    if args.demo && store != StoreUrl::Memory {
+        return Err("--demo runs its own crowd in memory: leave --store at memory".to_string());
+    }
     let config = GateConfig {
+        store,
+        room: args.room,
         admit_per_minute,
         expected_no_show,
         burst,
@@ -265,6 +293,7 @@ fn run(args: Args) -> Result<(), String> {
             }
         }
         let _ = std::io::stdout().flush();
+        info!(store = config.store.redacted(), room = config.room.as_str(), "queue store");
         info!(%addr, admit_per_minute = config.admit_per_minute, max_connections = config.limits.max_connections, closed = config.closed.is_some(), demo = crowd.is_some(), "gate started");
         let served = async {
             match crowd {

@@ -69,6 +69,7 @@ use crate::proof_of_work::{
 use crate::queue::{Decision, Queue, QueueConfig, Visit};
 use crate::spent::{SpendOnce, SpentInMemory, DEFAULT_SPENT_CAPACITY};
 use crate::static_files::{self, Root};
+use crate::store::{RedisStore, SharedState, SharedVisit, StoreError, StoreUrl, STORE_RETRY};
 use crate::token::{Binding, PassVerifier, Signer, TicketClaims, TokenError};
 
 /// Longest ticket (or pass) accepted in the query string, in bytes (a real one is under 100).
@@ -200,6 +201,11 @@ pub struct GateConfig {
     pub metrics_on_main: bool,
     /// When newcomers are asked for a proof of work ([`crate::proof_of_work`]).
     pub proof_of_work: PowConfig,
+    /// Where the queue lives: this gate's memory, or a Redis shared with other instances
+    /// ([`crate::store`]).
+    pub store: StoreUrl,
+    /// The queue's name in a shared store, so that one Redis serves several portals.
+    pub room: String,
 }
 
 impl GateConfig {
@@ -227,6 +233,8 @@ impl GateConfig {
             admin_tokens: Vec::new(),
             metrics_on_main: true,
             proof_of_work: PowConfig::default(),
+            store: StoreUrl::Memory,
+            room: "default".to_string(),
         }
     }
 
@@ -273,6 +281,8 @@ impl fmt::Debug for GateConfig {
             .field("trust_forwarded_proto", &self.trust_forwarded_proto)
             .field("admin_tokens", &self.admin_tokens)
             .field("proof_of_work", &self.proof_of_work)
+            .field("store", &self.store)
+            .field("room", &self.room)
             .finish_non_exhaustive()
     }
 }
@@ -317,6 +327,15 @@ pub struct GateState {
     spent: Box<dyn SpendOnce>,
     /// Identifiers of challenges, from the queue's first number (never an earlier instance's).
     next_challenge_id: AtomicU64,
+    /// When the gate last logged a store failure (ms): at most one warning every 10 s.
+    store_warned_at: AtomicU64,
+    /// The shared store, when the queue lives in Redis rather than in `queue`.
+    shared: Option<RedisStore>,
+    /// Tickets waiting in the shared store, as of the last tidy-up (for the health check).
+    shared_live: AtomicU64,
+    /// The shared store's admission rate as of the last tidy-up (`f64` bits), which the proof
+    /// of work compares the join attempts with.
+    shared_rate: AtomicU64,
 }
 
 /// A proof of work as a request carries it (`?challenge=…&solution=…`), not yet verified.
@@ -357,14 +376,33 @@ impl GateState {
     /// # Panics
     ///
     /// If the admission rate is not positive, the burst is below 1 or the first sequence number
-    /// is 2^62 or more (see [`Queue::new`]).
+    /// is 2^62 or more (see [`Queue::new`]); with a Redis store, if the room name is not
+    /// [`crate::store::valid_room`] or the URL unreadable (`main` checks both first).
     pub fn new(config: GateConfig) -> Arc<Self> {
         let now = (config.clock)();
         let mut queue = Queue::new(config.queue_config(now), now);
         queue.record_drops(true);
         let signer = Signer::new(&config.secret);
         let first_seq = queue.config().first_seq;
+        let shared = match &config.store {
+            StoreUrl::Memory => None,
+            StoreUrl::Redis(url) => {
+                assert!(crate::store::valid_room(&config.room), "bad room name {:?}", config.room);
+                let store = RedisStore::new(
+                    url,
+                    &config.room,
+                    queue.config(),
+                    config.max_per_address,
+                    config.first_seq,
+                );
+                Some(store.unwrap_or_else(|message| panic!("--store: {message}")))
+            }
+        };
         Arc::new(GateState {
+            shared,
+            shared_live: AtomicU64::new(0),
+            shared_rate: AtomicU64::new(config.admit_per_minute.to_bits()),
+            store_warned_at: AtomicU64::new(0),
             next_pass_id: AtomicU64::new((1 << 63) | queue.config().first_seq),
             in_process: signer.binding(&BrowserId::from_bytes([0; 16])),
             passes: PassVerifier::new(&config.secret),
@@ -389,6 +427,33 @@ impl GateState {
             next_challenge_id: AtomicU64::new(first_seq),
             config,
         })
+    }
+
+    /// The reply when the shared store does not answer: `503` `store_unavailable` with
+    /// `Retry-After`, so that the widget backs off and its fail-open or fail-closed policy
+    /// applies; nobody is admitted. Logged at most once every 10 s.
+    pub fn store_unavailable(&self, now: Timestamp, failure: &StoreError) -> Response {
+        let last = self.store_warned_at.load(Ordering::Relaxed);
+        if now.as_millis().saturating_sub(last) >= 10_000
+            && self
+                .store_warned_at
+                .compare_exchange(last, now.as_millis(), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            warn!(%failure, "the shared store does not answer: replying 503 store_unavailable");
+        }
+        let mut response = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            "The gate cannot reach its queue's store just now; try again in a few seconds.",
+        );
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(STORE_RETRY.as_secs()));
+        response
+    }
+
+    /// The shared store, when the queue lives in Redis.
+    pub fn shared_store(&self) -> Option<&RedisStore> {
+        self.shared.as_ref()
     }
 
     /// The current time, from the configured clock.
@@ -471,6 +536,25 @@ impl GateState {
         })
     }
 
+    /// [`GateState::renew`] with the passes used (consumed at login) kept in the shared store.
+    /// The error is the store's.
+    pub async fn renew_shared(
+        &self,
+        store: &RedisStore,
+        now: Timestamp,
+        pass: &str,
+        browser: &BrowserId,
+    ) -> Result<Option<StatusAnswer>, StoreError> {
+        let late = now.saturating_sub(self.config.pass_ttl);
+        if let Ok(claims) = self.signer.verify_pass(pass, Some(browser), late) {
+            if store.nonce_used(&format!("pass:{}", claims.id)).await? {
+                debug!(id = claims.id, "pass not renewed: used");
+                return Ok(None);
+            }
+        }
+        Ok(self.renew(now, pass, browser))
+    }
+
     /// What `GET /waitroom/status` answers at `now` to a request from `client` (whose places
     /// are counted and capped at [`GateConfig::max_per_address`], see [`crate::fairness`];
     /// `None`, for in-process clients, is not limited), from the browser whose `waitroom_id`
@@ -494,30 +578,9 @@ impl GateState {
         if let Some(answer) = self.closed_answer(now) {
             return answer;
         }
-        let visit = match ticket.map(|t| self.verify_ticket(t, now)) {
-            None => Visit::Fresh,
-            Some(Ok(claims)) if claims.binding.matches(&binding) => {
-                Visit::Signed { seq: claims.seq, told: claims.told }
-            }
-            Some(Ok(_)) if !had_cookie => {
-                debug!("ticket back without its browser's cookie: cookies required");
-                return StatusAnswer::unavailable(
-                    COOKIES_RETRY,
-                    StatusReply::CookiesRequired(CookiesRequired {
-                        message: Some(COOKIES_MESSAGE.to_string()),
-                        retry_after_ms: duration_millis(COOKIES_RETRY),
-                    }),
-                );
-            }
-            Some(Ok(_)) => {
-                debug!("ticket of another browser: a place at the back");
-                Visit::Fresh
-            }
-            Some(Err(reason)) => {
-                // Whatever is wrong with it, the holder starts again at the back: never a better place.
-                debug!(%reason, "ticket refused");
-                Visit::Fresh
-            }
+        let visit = match self.visit_of(now, ticket, binding, had_cookie) {
+            Ok(visit) => visit,
+            Err(answer) => return answer,
         };
         let solved = proof.is_some_and(|proof| self.spend_proof(proof, binding, now));
         let max_queue = self.config.max_queue;
@@ -556,21 +619,143 @@ impl GateState {
             self.note_dropped(queue, &mut ledger);
             Ok((decision, spent, admitted_at))
         });
-        let (decision, spent, admitted_at) = match visited {
-            Ok(visited) => visited,
-            Err(Refusal::Challenge(max_number)) => return self.challenge(now, max_number, binding),
-            Err(Refusal::Away(counter, message)) => {
-                counter.fetch_add(1, Ordering::Relaxed);
-                debug!(?visit, ?client, message, "refused");
-                return StatusAnswer::unavailable(
-                    FULL_RETRY,
-                    StatusReply::Closed(Closed {
-                        message: Some(message.to_string()),
-                        retry_after_ms: duration_millis(FULL_RETRY),
-                    }),
-                );
+        match visited {
+            Ok((decision, spent, admitted_at)) => {
+                self.decided(now, visit, decision, spent, binding, admitted_at.unwrap_or(now), None)
             }
+            Err(Refusal::Challenge(max_number)) => self.challenge(now, max_number, binding),
+            Err(Refusal::Away(counter, message)) => Self::refused(counter, message, visit, client),
+        }
+    }
+
+    /// [`GateState::answer_from`] on the queue in the shared store, for an HTTP request: one
+    /// round trip to the store, bounded by its timeout. The closed check, the caps and the
+    /// queue's decision are taken by the store in one atomic call, for every instance at once.
+    ///
+    /// # Errors
+    ///
+    /// When the store does not answer in time: the caller answers `503` and admits nobody.
+    ///
+    /// The proof of work follows the join attempts this instance sees (a share of the flood
+    /// behind a round-robin balancer) and the rate of the last tidy-up; a solution is spent
+    /// once across every instance, in the store.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn answer_shared(
+        &self,
+        store: &RedisStore,
+        now: Timestamp,
+        ticket: Option<&str>,
+        proof: Option<Proof<'_>>,
+        client: Option<ClientKey>,
+        binding: Binding,
+        had_cookie: bool,
+    ) -> Result<StatusAnswer, StoreError> {
+        let visit = match self.visit_of(now, ticket, binding, had_cookie) {
+            Ok(visit) => visit,
+            Err(answer) => return Ok(answer),
         };
+        if visit == Visit::Fresh {
+            let solved = match proof {
+                Some(proof) => self.spend_proof_shared(store, proof, binding, now).await?,
+                None => false,
+            };
+            let rate = f64::from_bits(self.shared_rate.load(Ordering::Relaxed));
+            let mut joins = self.join_rate.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if !solved {
+                joins.count(now);
+            }
+            let difficulty = self.config.proof_of_work.difficulty(joins.per_minute(now), rate);
+            drop(joins);
+            if let Some(max_number) = difficulty.filter(|_| !solved) {
+                return Ok(self.challenge(now, max_number, binding));
+            }
+        }
+        let hold = CLOSED_RETRY + CLOSED_COMEBACK + self.config.grace;
+        let (visited, dropped) =
+            store.visit(now, visit, client, self.config.max_queue, hold).await?;
+        self.dropped.fetch_add(dropped, Ordering::Relaxed);
+        Ok(match visited {
+            SharedVisit::Closed(closure) => match self.remember_closure(closure) {
+                Some(closure) => Self::closed_reply(&closure, now),
+                None => return Err(StoreError("the store's closure has no start".to_string())),
+            },
+            SharedVisit::Full => Self::refused(&self.refused_full, FULL_MESSAGE, visit, client),
+            SharedVisit::Address => {
+                Self::refused(&self.refused_address, ADDRESS_MESSAGE, visit, client)
+            }
+            SharedVisit::Decided { decision, spent, admitted_at, anonymous } => {
+                let pass_id = anonymous.map(|n| (1 << 63) | n);
+                self.decided(now, visit, decision, spent, binding, admitted_at, pass_id)
+            }
+        })
+    }
+
+    /// The closed notice, or the cookies-required one, or else the visit a request makes.
+    fn visit_of(
+        &self,
+        now: Timestamp,
+        ticket: Option<&str>,
+        binding: Binding,
+        had_cookie: bool,
+    ) -> Result<Visit, StatusAnswer> {
+        Ok(match ticket.map(|t| self.verify_ticket(t, now)) {
+            None => Visit::Fresh,
+            Some(Ok(claims)) if claims.binding.matches(&binding) => {
+                Visit::Signed { seq: claims.seq, told: claims.told }
+            }
+            Some(Ok(_)) if !had_cookie => {
+                debug!("ticket back without its browser's cookie: cookies required");
+                return Err(StatusAnswer::unavailable(
+                    COOKIES_RETRY,
+                    StatusReply::CookiesRequired(CookiesRequired {
+                        message: Some(COOKIES_MESSAGE.to_string()),
+                        retry_after_ms: duration_millis(COOKIES_RETRY),
+                    }),
+                ));
+            }
+            Some(Ok(_)) => {
+                debug!("ticket of another browser: a place at the back");
+                Visit::Fresh
+            }
+            Some(Err(reason)) => {
+                // Whatever is wrong with it, the holder starts again at the back: never a better place.
+                debug!(%reason, "ticket refused");
+                Visit::Fresh
+            }
+        })
+    }
+
+    /// A newcomer refused a place (queue full, or its address holds its cap), counted.
+    fn refused(
+        counter: &AtomicU64,
+        message: &str,
+        visit: Visit,
+        client: Option<ClientKey>,
+    ) -> StatusAnswer {
+        counter.fetch_add(1, Ordering::Relaxed);
+        debug!(?visit, ?client, message, "refused");
+        StatusAnswer::unavailable(
+            FULL_RETRY,
+            StatusReply::Closed(Closed {
+                message: Some(message.to_string()),
+                retry_after_ms: duration_millis(FULL_RETRY),
+            }),
+        )
+    }
+
+    /// Logs the queue's decision and signs its reply (`pass_id` for a newcomer let straight
+    /// in by a shared store; this instance numbers its own otherwise).
+    #[allow(clippy::too_many_arguments)]
+    fn decided(
+        &self,
+        now: Timestamp,
+        visit: Visit,
+        decision: Decision,
+        spent: bool,
+        binding: Binding,
+        admitted_at: Timestamp,
+        pass_id: Option<u64>,
+    ) -> StatusAnswer {
         debug!(?visit, ?decision, "status");
         if let Decision::Admitted { seq } = decision {
             if spent {
@@ -580,7 +765,7 @@ impl GateState {
                 debug!(ticket = seq, "admission replayed");
             }
         }
-        self.reply(now, decision, binding, admitted_at.unwrap_or(now))
+        self.reply(now, decision, binding, admitted_at, pass_id)
     }
 
     /// Whether `proof` is a valid solution for the browser bound to `binding` at `now`,
@@ -605,6 +790,45 @@ impl GateState {
                 debug!(%reason, "proof of work refused");
                 self.metrics.pow(PowEvent::Refused);
                 false
+            }
+        }
+    }
+
+    /// [`GateState::spend_proof`] with the spent set in the shared store. The error is the
+    /// store's.
+    async fn spend_proof_shared(
+        &self,
+        store: &RedisStore,
+        proof: Proof<'_>,
+        binding: Binding,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let checked =
+            proof_of_work::verify(&self.signer, proof.challenge, proof.solution, binding, now);
+        let fresh = match &checked {
+            Ok(claims) => {
+                let ttl = Duration::from_millis(
+                    claims.expires.as_millis().saturating_sub(now.as_millis()) + 1_000,
+                );
+                store.use_nonce(&format!("pow:{}", claims.id), ttl).await?
+            }
+            Err(_) => false,
+        };
+        match checked {
+            Ok(claims) if fresh => {
+                debug!(id = claims.id, max_number = claims.max_number, "proof of work accepted");
+                self.metrics.pow(PowEvent::Solved);
+                Ok(true)
+            }
+            Ok(_) => {
+                debug!(reason = %SolutionError::Replayed, "proof of work refused");
+                self.metrics.pow(PowEvent::Refused);
+                Ok(false)
+            }
+            Err(reason) => {
+                debug!(%reason, "proof of work refused");
+                self.metrics.pow(PowEvent::Refused);
+                Ok(false)
             }
         }
     }
@@ -668,10 +892,13 @@ impl GateState {
         decision: Decision,
         binding: Binding,
         admitted_at: Timestamp,
+        pass_id: Option<u64>,
     ) -> StatusAnswer {
         match decision {
             Decision::Admitted { seq } => {
-                let id = seq.unwrap_or_else(|| self.next_pass_id.fetch_add(1, Ordering::Relaxed));
+                let id = seq
+                    .or(pass_id)
+                    .unwrap_or_else(|| self.next_pass_id.fetch_add(1, Ordering::Relaxed));
                 let expires = admitted_at.saturating_add(self.config.pass_ttl);
                 let pass = self.signer.sign_pass(id, admitted_at, expires, binding);
                 // As the pass says: its expiry is rounded up to the second.
@@ -782,20 +1009,38 @@ impl GateState {
             self.open(now, "schedule");
             return None;
         }
+        Some(Self::closed_reply(&closure, now))
+    }
+
+    /// The closed notice for `closure` at `now`.
+    fn closed_reply(closure: &Closure, now: Timestamp) -> StatusAnswer {
         // Back when it reopens, if the operator said when (the widget waits at least 60 s).
         let retry = closure
             .until
             .map_or(CLOSED_RETRY, |until| {
-                Duration::from_millis(until.as_millis() - now.as_millis())
+                Duration::from_millis(until.as_millis().saturating_sub(now.as_millis()))
             })
             .clamp(Duration::from_secs(1), CLOSED_RETRY);
-        Some(StatusAnswer::unavailable(
+        StatusAnswer::unavailable(
             retry,
             StatusReply::Closed(Closed {
-                message: Some(closure.message),
+                message: Some(closure.message.clone()),
                 retry_after_ms: duration_millis(retry),
             }),
-        ))
+        )
+    }
+
+    /// Takes the shared store's closure as this instance's (for the tickets issued before a
+    /// closure, and the admin state); returns it if the room is closed.
+    fn remember_closure(&self, stored: crate::store::StoredClosure) -> Option<Closure> {
+        let closure = match (stored.message, stored.since) {
+            (Some(message), Some(since)) => Some(Closure { message, since, until: stored.until }),
+            _ => None,
+        };
+        *self.lock_closure() = closure.clone();
+        self.closed.store(closure.is_some(), Ordering::Release);
+        *self.lock_closures() = stored.past;
+        closure
     }
 
     /// The closure in force, if any.
@@ -934,6 +1179,159 @@ impl GateState {
         })
     }
 
+    /// A pass checked against the shared store's used nonces (`consume`: and marked used, on
+    /// every instance at once). The outer error is the store's.
+    async fn check_shared(
+        &self,
+        store: &RedisStore,
+        pass: &str,
+        browser: Option<&BrowserId>,
+        now: Timestamp,
+        consume: bool,
+    ) -> Result<Result<crate::token::PassClaims, TokenError>, StoreError> {
+        let claims = match self.passes.check(pass, browser, now) {
+            Ok(claims) => claims,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let name = format!("pass:{}", claims.id);
+        let used = if consume {
+            // Remembered until the pass expires, and a second more for the clocks.
+            let ttl = claims.expires_in(now) + Duration::from_secs(1);
+            !store.use_nonce(&name, ttl).await?
+        } else {
+            store.nonce_used(&name).await?
+        };
+        Ok(if used { Err(TokenError::AlreadyUsed) } else { Ok(claims) })
+    }
+
+    /// What the operator sees at `now`, from the shared store if the queue lives there.
+    ///
+    /// # Errors
+    ///
+    /// When the store does not answer in time.
+    pub async fn admin_state_now(&self, now: Timestamp) -> Result<AdminState, StoreError> {
+        let Some(store) = &self.shared else { return Ok(self.admin_state(now)) };
+        let shared: SharedState = store.state(now).await?;
+        let closure = self.remember_closure(shared.closure);
+        let queue_length = shared.live;
+        let last_in_line_eta_seconds = if queue_length == 0 {
+            0
+        } else {
+            let paused =
+                closure.as_ref().map_or(0, |c| now.as_millis().saturating_sub(c.since.as_millis()));
+            (shared.last_told.as_millis() + paused).saturating_sub(now.as_millis()).div_ceil(1000)
+        };
+        Ok(AdminState {
+            now: now.as_millis() / 1000,
+            queue_length,
+            admit_per_minute: shared.admit_per_minute,
+            burst: shared.burst,
+            no_show_rate: shared.no_show_rate,
+            last_in_line_eta_seconds,
+            standing_by: shared.standing_by,
+            closed: closure.map(|c| ClosedState {
+                message: c.message,
+                since: c.since.as_millis() / 1000,
+                until: c.until.map(|t| t.as_millis() / 1000),
+            }),
+            admitted_total: shared.admitted,
+            joined_total: shared.issued,
+            dropped_total: shared.dropped,
+            minutes: shared
+                .minutes
+                .iter()
+                .map(|&(minute, arrivals, admissions)| crate::admin::Minute {
+                    start: minute * 60,
+                    arrivals,
+                    admissions,
+                })
+                .collect(),
+        })
+    }
+
+    /// [`GateState::set_rate`], on the shared store if the queue lives there.
+    ///
+    /// # Errors
+    ///
+    /// When the store does not answer in time: nothing changed, or the change is not known.
+    pub async fn set_rate_now(
+        &self,
+        now: Timestamp,
+        admit_per_minute: f64,
+        who: &str,
+    ) -> Result<(), StoreError> {
+        let Some(store) = &self.shared else {
+            self.set_rate(now, admit_per_minute, who);
+            return Ok(());
+        };
+        let burst = self.config.burst_at(admit_per_minute);
+        let from = store.set_rate(now, admit_per_minute, burst).await?;
+        info!(target: "waitroom::admin", who, what = "rate", at = now.as_millis(), from, to = admit_per_minute, burst, room = self.config.room.as_str(), "admin: admission rate changed");
+        Ok(())
+    }
+
+    /// [`GateState::close`], on the shared store if the queue lives there.
+    ///
+    /// # Errors
+    ///
+    /// When the store does not answer in time.
+    pub async fn close_now(
+        &self,
+        now: Timestamp,
+        message: String,
+        until: Option<Timestamp>,
+        who: &str,
+    ) -> Result<(), StoreError> {
+        let Some(store) = &self.shared else {
+            self.close(now, message, until, who);
+            return Ok(());
+        };
+        let closure = store.close(now, &message, until).await?;
+        self.remember_closure(closure);
+        info!(target: "waitroom::admin", who, what = "close", at = now.as_millis(), message = message.as_str(), until = until.map(|t| t.as_millis()), room = self.config.room.as_str(), "admin: gate closed");
+        Ok(())
+    }
+
+    /// [`GateState::open`], on the shared store if the queue lives there.
+    ///
+    /// # Errors
+    ///
+    /// When the store does not answer in time.
+    pub async fn open_now(&self, now: Timestamp, who: &str) -> Result<bool, StoreError> {
+        let Some(store) = &self.shared else { return Ok(self.open(now, who)) };
+        let hold = CLOSED_RETRY + CLOSED_COMEBACK + self.config.grace;
+        let since = store.open(now, hold).await?;
+        if let Some(since) = since {
+            info!(target: "waitroom::admin", who, what = "open", at = now.as_millis(), closed_for_s = now.as_millis().saturating_sub(since.as_millis()) / 1000, room = self.config.room.as_str(), "admin: gate opened");
+        }
+        Ok(since.is_some())
+    }
+
+    /// [`GateState::metrics_text`], from the shared store if the queue lives there.
+    ///
+    /// # Errors
+    ///
+    /// When the store does not answer in time.
+    pub async fn metrics_text_now(&self, now: Timestamp) -> Result<String, StoreError> {
+        let state = self.admin_state_now(now).await?;
+        let join_attempts_per_minute =
+            self.join_rate.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).per_minute(now);
+        let pow_difficulty =
+            self.config.proof_of_work.difficulty(join_attempts_per_minute, state.admit_per_minute);
+        Ok(self.metrics.encode(QueueFigures {
+            queue_length: state.queue_length,
+            admit_per_minute: state.admit_per_minute,
+            closed: state.closed.is_some(),
+            no_show_rate: state.no_show_rate,
+            last_in_line_eta_seconds: state.last_in_line_eta_seconds,
+            admitted: state.admitted_total,
+            joined: state.joined_total,
+            dropped: state.dropped_total,
+            pow_difficulty: pow_difficulty.unwrap_or(0),
+            join_attempts_per_minute,
+        }))
+    }
+
     /// Places `client` holds now.
     pub fn held_by(&self, client: ClientKey) -> u32 {
         self.with_queue(|_| self.lock_ledger().held(client))
@@ -984,6 +1382,10 @@ impl GateState {
         let mut logged_at = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(TIDY_PERIOD).await;
+            if let Some(store) = &self.shared {
+                self.tidy_shared(store).await;
+                continue;
+            }
             while self.tidy(self.now()) {
                 tokio::task::yield_now().await;
             }
@@ -1003,6 +1405,30 @@ impl GateState {
                         addresses,
                         "tidy-up: in the last minute"
                     );
+                }
+            }
+        }
+    }
+
+    /// The tidy-up of the shared store: every instance calls it, whoever comes first handles
+    /// what fell due (each batch is atomic); it also brings this instance the room's closure.
+    async fn tidy_shared(&self, store: &RedisStore) {
+        let hold = CLOSED_RETRY + CLOSED_COMEBACK + self.config.grace;
+        loop {
+            let now = self.now();
+            match store.tidy(now, TIDY_BATCH, hold).await {
+                Ok((more, dropped, closure, live, rate)) => {
+                    self.dropped.fetch_add(dropped, Ordering::Relaxed);
+                    self.shared_live.store(live, Ordering::Relaxed);
+                    self.shared_rate.store(rate.to_bits(), Ordering::Relaxed);
+                    self.remember_closure(closure);
+                    if !more {
+                        return;
+                    }
+                }
+                Err(failure) => {
+                    debug!(%failure, "tidy-up: the store does not answer");
+                    return;
                 }
             }
         }
@@ -1183,7 +1609,11 @@ pub fn metrics_router(state: Arc<GateState>) -> Router {
 
 /// `GET /metrics`: the Prometheus exposition.
 async fn metrics_text(State(state): State<Arc<GateState>>) -> Response {
-    let text = state.metrics_text(state.now());
+    let now = state.now();
+    let text = match state.metrics_text_now(now).await {
+        Ok(text) => text,
+        Err(failure) => return state.store_unavailable(now, &failure),
+    };
     (
         StatusCode::OK,
         [
@@ -1255,7 +1685,11 @@ struct Health {
 
 /// `GET /waitroom/health`: the gate answers; how many wait. Touches no record.
 async fn health(State(state): State<Arc<GateState>>) -> Response {
-    let live = state.with_queue(|queue| queue.live());
+    let live = match state.shared {
+        None => state.with_queue(|queue| queue.live()),
+        // As of the last tidy-up (every 250 ms): a health check costs the store nothing.
+        Some(_) => state.shared_live.load(Ordering::Relaxed),
+    };
     json(
         StatusCode::OK,
         &Health { status: "ok", live, closed: state.closed.load(Ordering::Relaxed) },
@@ -1317,7 +1751,7 @@ async fn status(
     query: RawQuery,
 ) -> Response {
     let started = std::time::Instant::now();
-    let (outcome, response) = answer_status(&state, peer, method, headers, query);
+    let (outcome, response) = answer_status(&state, peer, method, headers, query).await;
     state.metrics.request(outcome, started.elapsed());
     response
 }
@@ -1338,7 +1772,7 @@ fn outcome_of(body: &StatusReply) -> Outcome {
     }
 }
 
-fn answer_status(
+async fn answer_status(
     state: &Arc<GateState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
@@ -1384,11 +1818,27 @@ fn answer_status(
         _ => None,
     };
     let now = state.now();
-    let renewed =
-        params.pass.as_deref().filter(|_| had_cookie).and_then(|p| state.renew(now, p, &id));
-    let answer = renewed.unwrap_or_else(|| {
-        state.answer_from(now, params.ticket.as_deref(), proof, client, binding, had_cookie)
-    });
+    let renewing = params.pass.as_deref().filter(|_| had_cookie);
+    let renewed = match (renewing, &state.shared) {
+        (None, _) => None,
+        (Some(pass), None) => state.renew(now, pass, &id),
+        (Some(pass), Some(store)) => match state.renew_shared(store, now, pass, &id).await {
+            Ok(renewed) => renewed,
+            Err(failure) => return (Outcome::Error, state.store_unavailable(now, &failure)),
+        },
+    };
+    let ticket = params.ticket.as_deref();
+    let answer = match (renewed, &state.shared) {
+        (Some(renewed), _) => renewed,
+        (None, None) => state.answer_from(now, ticket, proof, client, binding, had_cookie),
+        (None, Some(store)) => {
+            match state.answer_shared(store, now, ticket, proof, client, binding, had_cookie).await
+            {
+                Ok(answer) => answer,
+                Err(failure) => return (Outcome::Error, state.store_unavailable(now, &failure)),
+            }
+        }
+    };
     let outcome = outcome_of(&answer.body);
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let mut response = json(status, &answer.body);
@@ -1428,10 +1878,18 @@ async fn verify(
     };
     let now = state.now();
     let browser = request.browser.as_deref().and_then(BrowserId::parse);
-    let checked = if request.consume {
-        state.passes.consume(&request.pass, browser.as_ref(), now)
-    } else {
-        state.passes.verify(&request.pass, browser.as_ref(), now)
+    let checked = match &state.shared {
+        None if request.consume => state.passes.consume(&request.pass, browser.as_ref(), now),
+        None => state.passes.verify(&request.pass, browser.as_ref(), now),
+        Some(store) => {
+            match state
+                .check_shared(store, &request.pass, browser.as_ref(), now, request.consume)
+                .await
+            {
+                Ok(checked) => checked,
+                Err(failure) => return state.store_unavailable(now, &failure),
+            }
+        }
     };
     let reply = match checked {
         Ok(claims) => VerifyReply {
@@ -1461,7 +1919,17 @@ async fn verify(
 async fn auth(State(state): State<Arc<GateState>>, headers: HeaderMap) -> Response {
     let pass = browser::cookie_value(&headers, PASS_COOKIE);
     let id = browser::browser_id(&headers);
-    let checked = pass.map(|pass| state.passes.verify(pass, id.as_ref(), state.now()));
+    let now = state.now();
+    let checked = match (pass, &state.shared) {
+        (None, _) => None,
+        (Some(pass), None) => Some(state.passes.verify(pass, id.as_ref(), now)),
+        (Some(pass), Some(store)) => {
+            match state.check_shared(store, pass, id.as_ref(), now, false).await {
+                Ok(checked) => Some(checked),
+                Err(failure) => return state.store_unavailable(now, &failure),
+            }
+        }
+    };
     match checked {
         Some(Ok(claims)) => {
             let mut response = StatusCode::NO_CONTENT.into_response();

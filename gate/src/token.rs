@@ -408,6 +408,17 @@ impl PassVerifier {
         PassVerifier { signer: Signer::new(secret), used: Mutex::default() }
     }
 
+    /// Checks a pass's signature, binding and expiry ([`Signer::verify_pass`]), not whether it
+    /// was used: for a gate whose used passes are kept in a shared store ([`crate::store`]).
+    pub fn check(
+        &self,
+        pass: &str,
+        browser: Option<&BrowserId>,
+        now: Timestamp,
+    ) -> Result<PassClaims, TokenError> {
+        self.signer.verify_pass(pass, browser, now)
+    }
+
     /// Checks a pass ([`Signer::verify_pass`]) and that it has not been used.
     pub fn verify(
         &self,

@@ -49,7 +49,7 @@ fn every_flag_of_the_binary_is_in_the_table_with_its_variable_and_nothing_else()
                 current = Some(flag);
             }
         } else if let Some((_, rest)) = line.split_once("[env: ") {
-            let variable = rest.split('=').next().unwrap().to_string();
+            let variable = rest.split(['=', ']']).next().unwrap().to_string();
             pairs.insert((current.clone().expect("an env before any flag"), variable));
         }
     }

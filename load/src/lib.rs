@@ -42,8 +42,10 @@ use crate::user::{run_user, Target};
 /// gate's default burst, a 120 s cap, seed 1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
-    /// The status URL of a gate already running; `None` starts one in this process.
-    pub gate: Option<String>,
+    /// The status URLs of gates already running (several instances of one gate on a shared
+    /// store: each request goes to the next, round-robin, like a load balancer); empty starts
+    /// one gate in this process.
+    pub gates: Vec<String>,
     /// Virtual users.
     pub users: u64,
     /// The users arrive evenly spaced over this window.
@@ -61,7 +63,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            gate: None,
+            gates: Vec::new(),
             users: 2000,
             arrival_window: Duration::from_secs(20),
             admit_per_minute: 6000.0,
@@ -74,7 +76,8 @@ impl Default for Options {
 
 /// Runs the load test and returns its figures.
 ///
-/// Starts the gate on `127.0.0.1:0` unless [`Options::gate`] is set, and stops it on return.
+/// Starts the gate on `127.0.0.1:0` unless [`Options::gates`] are given, and stops it on
+/// return.
 /// Must run inside a tokio runtime with the time and I/O drivers enabled.
 ///
 /// # Errors
@@ -93,13 +96,14 @@ pub async fn run(options: &Options) -> io::Result<Report> {
         return Err(invalid(format!("burst: `{burst}` is below 1")));
     }
     let clock = Clock::start();
-    let (status_url, gate_task) = match &options.gate {
-        Some(url) => (url.clone(), None),
-        None => {
-            let (url, task) = start_gate(options, clock).await?;
-            (url, Some(task))
-        }
+    let in_process = options.gates.is_empty();
+    let (status_urls, gate_task) = if in_process {
+        let (url, task) = start_gate(options, clock).await?;
+        (vec![url], Some(task))
+    } else {
+        (options.gates.clone(), None)
     };
+    let status_url = status_urls[0].clone();
     let client = Client::builder()
         // Loopback only: an HTTP(S)_PROXY in the environment must not reroute the test.
         .no_proxy()
@@ -111,7 +115,8 @@ pub async fn run(options: &Options) -> io::Result<Report> {
         .map_err(io::Error::other)?;
     let target = Arc::new(Target {
         client,
-        status_url: status_url.clone(),
+        status_urls: status_urls.clone(),
+        next: std::sync::atomic::AtomicUsize::new(0),
         // Auto, like the widget's default: the gate's JSON is read, anything else is plain HTTP.
         config: Config { protocol: Protocol::Auto, ..Config::for_gate(&status_url) },
     });
@@ -135,12 +140,12 @@ pub async fn run(options: &Options) -> io::Result<Report> {
     }
 
     let setup = Setup {
-        gate: status_url,
-        in_process: options.gate.is_none(),
+        gate: status_urls.join(" "),
+        in_process,
         users: options.users,
         arrival_window_s: options.arrival_window.as_secs_f64(),
-        admit_per_minute: options.gate.is_none().then_some(options.admit_per_minute),
-        burst: options.burst.filter(|_| options.gate.is_none()),
+        admit_per_minute: in_process.then_some(options.admit_per_minute),
+        burst: options.burst.filter(|_| in_process),
         max_seconds: options.max_duration.as_secs_f64(),
     };
     Ok(Report::new(setup, &outcomes, wall))

@@ -15,8 +15,10 @@ use waitroom_load::Options;
 struct Args {
     /// Status URL of a gate already running, e.g. http://127.0.0.1:8080/waitroom/status
     /// (then --admit-per-minute and --burst are the gate's own business and are ignored).
-    #[arg(long)]
-    gate: Option<String>,
+    /// Repeat it for several instances on one shared store: requests go round-robin, and one
+    /// that cannot connect is retried on the next, as a load balancer does.
+    #[arg(long = "gate")]
+    gates: Vec<String>,
     /// Virtual users.
     #[arg(long, default_value_t = 2000)]
     users: u64,
@@ -55,7 +57,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let options = match (|| {
         Ok::<_, String>(Options {
-            gate: args.gate.clone(),
+            gates: args.gates.clone(),
             users: args.users,
             arrival_window: seconds("arrival-window", args.arrival_window)?,
             admit_per_minute: args.admit_per_minute,

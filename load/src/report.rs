@@ -74,8 +74,17 @@ pub struct Report {
     pub latency: Percentiles,
     /// From arrival to admission, for the admitted.
     pub wait: Percentiles,
+    /// Of the pairs of admitted users, the share admitted in the order they arrived (1 is a
+    /// perfect FIFO; the widget's return jitter of up to a fifth of the wait swaps neighbours).
+    pub pairs_in_order: f64,
+    /// Admissions per minute between the 10th and the 90th percentile of admission times:
+    /// the queue's steady rate, past the initial burst and before the tail.
+    pub steady_admissions_per_minute: f64,
     /// Wall time of the run, in seconds.
     pub wall_s: f64,
+    /// Each user's arrival and admission, in arrival order (not serialized).
+    #[serde(skip)]
+    pub users: Vec<(Duration, Option<Duration>)>,
 }
 
 impl Report {
@@ -128,6 +137,9 @@ impl Report {
             latency,
             wait,
             wall_s: wall.as_secs_f64(),
+            pairs_in_order: pairs_in_order(outcomes),
+            steady_admissions_per_minute: steady_rate(outcomes),
+            users: outcomes.iter().map(|o| (o.arrived_at, o.admitted_at)).collect(),
             setup,
         }
     }
@@ -174,6 +186,8 @@ impl Report {
             ),
             ("latency p50 / p99 / max (ms)", ms(self.latency)),
             ("wait to admission p50 / p99 / max (ms)", ms(self.wait)),
+            ("pairs admitted in arrival order", format!("{:.2} %", self.pairs_in_order * 100.0)),
+            ("steady admissions per minute", format!("{:.1}", self.steady_admissions_per_minute)),
             ("wall time (s)", format!("{:.2}", self.wall_s)),
         ];
         out.push_str("| figure | value |\n|---|---|\n");
@@ -182,6 +196,40 @@ impl Report {
         }
         out
     }
+}
+
+/// Of the pairs of admitted users, the share admitted in arrival order (ties count as in order).
+fn pairs_in_order(outcomes: &[UserOutcome]) -> f64 {
+    let mut users: Vec<(Duration, Duration)> =
+        outcomes.iter().filter_map(|o| Some((o.arrived_at, o.admitted_at?))).collect();
+    users.sort_by_key(|&(arrived, _)| arrived);
+    let (mut in_order, mut pairs) = (0u64, 0u64);
+    for (i, &(_, first)) in users.iter().enumerate() {
+        for &(_, second) in &users[i + 1..] {
+            pairs += 1;
+            in_order += u64::from(first <= second);
+        }
+    }
+    if pairs == 0 {
+        1.0
+    } else {
+        in_order as f64 / pairs as f64
+    }
+}
+
+/// Admissions per minute between the 10th and the 90th percentile of admission times.
+fn steady_rate(outcomes: &[UserOutcome]) -> f64 {
+    let mut times: Vec<Duration> = outcomes.iter().filter_map(|o| o.admitted_at).collect();
+    times.sort();
+    if times.len() < 10 {
+        return 0.0;
+    }
+    let (from, to) = (times.len() / 10, times.len() * 9 / 10);
+    let span = times[to].saturating_sub(times[from]).as_secs_f64();
+    if span == 0.0 {
+        return 0.0;
+    }
+    (to - from) as f64 / span * 60.0
 }
 
 fn count<T>(items: &[T], f: impl Fn(&T) -> bool) -> u64 {

@@ -5,6 +5,7 @@
 //! would, and [`Machine::poll_timeout`] becomes a tokio sleep. Rendering and persistence are
 //! the browser's business and are skipped.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, COOKIE, RETRY_AFTER, SET_COOKIE};
@@ -53,12 +54,15 @@ pub struct UserOutcome {
 }
 
 /// Where and how a user talks to the gate.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Target {
     /// The shared keep-alive pool.
     pub client: Client,
-    /// The status endpoint, e.g. `http://127.0.0.1:8080/waitroom/status`.
-    pub status_url: String,
+    /// The status endpoints, e.g. `http://127.0.0.1:8080/waitroom/status`: one gate, or
+    /// several instances on one shared store, asked round-robin.
+    pub status_urls: Vec<String>,
+    /// The round-robin's counter.
+    pub next: AtomicUsize,
     /// The widget configuration every user runs with.
     pub config: Config,
 }
@@ -126,15 +130,27 @@ async fn send(
     outcome: &mut UserOutcome,
 ) -> Reply {
     let sent_at = clock.elapsed();
-    let mut request =
-        target.client.get(&target.status_url).header(ACCEPT, "application/json").timeout(timeout);
-    if let Some(ticket) = ticket {
-        request = request.query(&[(TICKET_PARAM, ticket)]);
-    }
-    if let Some(cookie) = cookie.as_deref() {
-        request = request.header(COOKIE, cookie);
-    }
-    let result = match request.send().await {
+    let first = target.next.fetch_add(1, Ordering::Relaxed);
+    let instances = target.status_urls.len().max(1);
+    let mut attempt = 0;
+    let sent = loop {
+        // Round-robin, and an instance that refuses the connection is skipped for the next, as
+        // nginx's `proxy_next_upstream error` does: the user sees one request.
+        let url = &target.status_urls[(first + attempt) % instances];
+        let mut request =
+            target.client.get(url).header(ACCEPT, "application/json").timeout(timeout);
+        if let Some(ticket) = ticket {
+            request = request.query(&[(TICKET_PARAM, ticket)]);
+        }
+        if let Some(cookie) = cookie.as_deref() {
+            request = request.header(COOKIE, cookie);
+        }
+        match request.send().await {
+            Err(error) if error.is_connect() && attempt + 1 < instances => attempt += 1,
+            sent => break sent,
+        }
+    };
+    let result = match sent {
         Ok(response) => {
             let status = response.status().as_u16();
             let headers = response.headers().clone();
