@@ -292,6 +292,11 @@ pub struct GateState {
     config: GateConfig,
     queue: Mutex<Queue>,
     signer: Signer,
+    /// Signs and checks tickets: `signer` in memory; with a shared store, a key drawn from the
+    /// secret and the room, so that a ticket of one room is a stranger in another (not an
+    /// earlier instance's, to be restored ahead of its queue). Passes stay signed with the
+    /// secret, which the portal's login handler checks.
+    tickets: Signer,
     /// Passes checked by `/waitroom/verify` and `/waitroom/auth`, with the single-use memory.
     passes: PassVerifier,
     /// Identifiers of passes given to newcomers admitted without a ticket: 2^63 plus the
@@ -398,7 +403,14 @@ impl GateState {
                 Some(store.unwrap_or_else(|message| panic!("--store: {message}")))
             }
         };
+        let tickets = match &config.store {
+            StoreUrl::Memory => Signer::new(&config.secret),
+            StoreUrl::Redis(_) => {
+                Signer::new(&crate::store::room_key(&config.secret, &config.room))
+            }
+        };
         Arc::new(GateState {
+            tickets,
             shared,
             shared_live: AtomicU64::new(0),
             shared_rate: AtomicU64::new(config.admit_per_minute.to_bits()),
@@ -919,7 +931,7 @@ impl GateState {
                 StatusAnswer::unavailable(
                     retry_after,
                     StatusReply::Queued(Queued {
-                        ticket: self.signer.sign_ticket(seq, now, expires, told_at, binding),
+                        ticket: self.tickets.sign_ticket(seq, now, expires, told_at, binding),
                         position,
                         eta_seconds: duration_millis(eta).div_ceil(1000),
                         retry_after_ms: duration_millis(retry_after),
@@ -951,7 +963,7 @@ impl GateState {
     /// closed after it was issued (its holder was told to stay away, then): a place kept while
     /// closed is not lost with its ticket. The queue remains the judge of the place itself.
     fn verify_ticket(&self, ticket: &str, now: Timestamp) -> Result<TicketClaims, TokenError> {
-        let checked = self.signer.verify_ticket(ticket, now);
+        let checked = self.tickets.verify_ticket(ticket, now);
         if checked != Err(TokenError::Expired) {
             return checked;
         }
@@ -963,7 +975,7 @@ impl GateState {
         }
         // Checked below exactly; this only reads the claims of a ticket that could qualify.
         let window = duration_millis(CLOSED_RETRY + CLOSED_COMEBACK + self.config.grace);
-        let claims = self.signer.verify_ticket(
+        let claims = self.tickets.verify_ticket(
             ticket,
             Timestamp::from_millis(now.as_millis().saturating_sub(all + window)),
         )?;

@@ -150,6 +150,15 @@ pub fn valid_room(room: &str) -> bool {
         && room.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
+/// The key that signs a room's tickets: HMAC-SHA256 of the room's name under the secret.
+pub fn room_key(secret: &[u8], room: &str) -> Vec<u8> {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key");
+    mac.update(b"waitroom ticket key for room ");
+    mac.update(room.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
 /// The store did not answer in time, or answered something the gate cannot read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);

@@ -351,3 +351,235 @@ async fn three_instances_on_one_redis_serve_one_queue_at_one_rate() {
     assert_eq!(state["queue_length"], 0, "{state}");
     assert!(state["joined_total"].as_u64().unwrap() <= 300, "{state}");
 }
+
+/// The room's figures straight from the store, as any instance sees them.
+async fn room_state(redis: &Redis, room: &str) -> waitroom_gate::store::SharedState {
+    let store =
+        RedisStore::new(&redis.url(), room, &QueueConfig::new(60.0), u32::MAX, None).unwrap();
+    let now = waitroom_gate::server::system_clock()();
+    store.state(now).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_and_redis_restarted_mid_drain_lose_nobody_their_place() {
+    let mut redis = Redis::start();
+    let mut gates = Vec::new();
+    for _ in 0..3 {
+        let args = ["--admit-per-minute", "600", "--burst", "5"];
+        gates.push(gate(&redis.url(), "default", &args).await);
+    }
+    let options = waitroom_load::Options {
+        gates: gates.iter().map(Gate::status_url).collect(),
+        users: 100,
+        arrival_window: Duration::from_secs(1),
+        max_duration: Duration::from_secs(90),
+        seed: 7,
+        ..waitroom_load::Options::default()
+    };
+    let run = tokio::spawn(async move { waitroom_load::run(&options).await.unwrap() });
+    // Everyone has a place, and the drain (10 a second) has begun.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = room_state(&redis, "default").await;
+    assert!(before.live > 30 && before.admitted >= 5, "{before:?}");
+    // One instance dies; Redis crashes and comes back from its append-only file.
+    gates[2].child.start_kill().unwrap();
+    redis.kill();
+    redis.spawn();
+    let report = run.await.unwrap();
+    let table = report.to_markdown();
+    println!("{table}");
+    let after = room_state(&redis, "default").await;
+    assert_eq!(report.admitted, 100, "{table}");
+    assert_eq!(report.failed_open, 0, "{table}");
+    // Nobody was given a new place at the back, nor restored as a stranger, nor dropped.
+    assert_eq!((after.issued, after.restored, after.dropped), (before.issued, 0, 0), "{after:?}");
+    assert_eq!((after.live, after.admitted), (0, 100), "{after:?}");
+    // (The order itself is checked at 2 admissions a second above: at 10 a second the
+    // widget's return jitter, up to a fifth of the wait, swaps neighbours 100 ms apart.)
+}
+
+/// A request to a gate whose store is down or frozen: `503 store_unavailable` with
+/// `Retry-After`, within the store's deadline (1 s) and a margin.
+async fn unavailable_within_the_deadline(
+    client: &reqwest::Client,
+    gate: &Gate,
+    ticket: Option<&str>,
+) {
+    let started = Instant::now();
+    let (code, retry, body) = status(client, gate, ticket).await;
+    let took = started.elapsed();
+    assert_eq!((code, body["error"].as_str()), (503, Some("store_unavailable")), "{body}");
+    assert_eq!(retry, Some(5));
+    assert!(took < Duration::from_millis(2_500), "answered in {took:?}");
+}
+
+/// Polls until the gate answers from its store again; returns that answer.
+async fn recovered(
+    client: &reqwest::Client,
+    gate: &Gate,
+    ticket: Option<&str>,
+) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let (_, _, body) = status(client, gate, ticket).await;
+        if body["error"] != "store_unavailable" {
+            return body;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no recovery in 20 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stopped_or_frozen_gives_503_within_the_deadline_admits_nobody_and_recovers() {
+    let mut redis = Redis::start();
+    let gate = gate(&redis.url(), "default", &["--admit-per-minute", "6", "--burst", "1"]).await;
+    let first = browser();
+    assert_eq!(status(&first, &gate, None).await.0, 200);
+    let holder = browser();
+    let (code, _, body) = status(&holder, &gate, None).await;
+    assert_eq!((code, body["position"].as_u64()), (503, Some(1)), "{body}");
+    let ticket = body["ticket"].as_str().unwrap().to_string();
+
+    // Stopped: nobody admitted by mistake, the holder included, once its time has come.
+    redis.kill();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    unavailable_within_the_deadline(&browser(), &gate, None).await;
+    unavailable_within_the_deadline(&holder, &gate, Some(&ticket)).await;
+    redis.spawn();
+    // Back by itself; the holder's place survived the crash (append-only file).
+    let body = recovered(&holder, &gate, Some(&ticket)).await;
+    assert!(body.get("pass").is_some(), "the holder was due: {body}");
+
+    // Frozen (SIGSTOP): every request still answered within the deadline, none hangs.
+    redis.signal("-STOP");
+    let waiting: Vec<_> = (0..20)
+        .map(|_| {
+            let url = gate.status_url();
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let response = browser().get(url).send().await.unwrap();
+                (response.status().as_u16(), started.elapsed())
+            })
+        })
+        .collect();
+    for request in waiting {
+        let (code, took) = request.await.unwrap();
+        assert_eq!(code, 503);
+        assert!(took < Duration::from_millis(2_500), "{took:?}");
+    }
+    redis.signal("-CONT");
+    let body = recovered(&browser(), &gate, None).await;
+    assert!(body.get("position").is_some() || body.get("pass").is_some(), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_unreachable_from_the_start_gives_503_and_its_password_is_never_logged() {
+    let url = format!("redis://:s3cret-password@127.0.0.1:{}/0", free_port());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_waitroom-gate"))
+        .args(["--listen", "127.0.0.1:0", "--room", "ent-1"])
+        .env("WAITROOM_STORE", &url)
+        .env("WAITROOM_SECRET", SECRET)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next_line().await.unwrap().unwrap();
+    let gate = Gate {
+        url: line.strip_prefix("listening on ").unwrap().to_string(),
+        child: tokio::process::Command::new("true").spawn().unwrap(),
+    };
+    unavailable_within_the_deadline(&browser(), &gate, None).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    child.start_kill().unwrap();
+    let output = child.wait_with_output().await.unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("store_unavailable") && log.contains("ent-1"), "{log}");
+    assert!(!log.contains("s3cret"), "{log}");
+    // Nor does --help show the variable's value.
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_waitroom-gate"))
+        .arg("--help")
+        .env("WAITROOM_STORE", &url)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("s3cret"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_on_one_redis_are_separate_queues() {
+    let redis = Redis::start();
+    let args = ["--admit-per-minute", "6", "--burst", "1"];
+    let (a, b) =
+        (gate(&redis.url(), "lycees", &args).await, gate(&redis.url(), "colleges", &args).await);
+    for gate in [&a, &b] {
+        assert_eq!(status(&browser(), gate, None).await.0, 200, "each room has its own bucket");
+        let (code, _, body) = status(&browser(), gate, None).await;
+        assert_eq!((code, body["position"].as_u64()), (503, Some(1)), "{body}");
+    }
+    // A ticket of one room is a stranger in the other: a new place at its back (not a ticket
+    // of an earlier instance, restored ahead of everyone).
+    let holder = browser();
+    let (_, _, body) = status(&holder, &a, None).await;
+    assert_eq!(body["position"], 2);
+    let (_, _, elsewhere) = status(&holder, &b, body["ticket"].as_str()).await;
+    assert_eq!(elsewhere["position"], 2, "{elsewhere}");
+    assert_eq!(room_state(&redis, "lycees").await.live, 2);
+    assert_eq!(room_state(&redis, "colleges").await.live, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_controls_and_single_use_passes_hold_across_instances() {
+    let redis = Redis::start();
+    let args = ["--admit-per-minute", "6", "--burst", "1"];
+    let (x, y) =
+        (gate(&redis.url(), "default", &args).await, gate(&redis.url(), "default", &args).await);
+    // Admitted on x; its pass consumed on y, then refused on x.
+    let response = browser().get(x.status_url()).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let id = response.cookies().find(|c| c.name() == "waitroom_id").unwrap().value().to_string();
+    let body: serde_json::Value = response.json().await.unwrap();
+    let pass = body["pass"].as_str().unwrap();
+    let verify = |gate: &Gate| {
+        let url = format!("{}/waitroom/verify", gate.url);
+        let body = serde_json::json!({ "pass": pass, "browser": id, "consume": true });
+        async move {
+            let response = browser().post(url).json(&body).send().await.unwrap();
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let first = verify(&y).await;
+    let again = verify(&x).await;
+    assert_eq!(
+        (first["valid"].as_bool(), again["valid"].as_bool()),
+        (Some(true), Some(false)),
+        "{first} {again}"
+    );
+    assert_eq!(again["reason"], "pass already used");
+    // The second in line is queued on either instance behind the same bucket.
+    let (code, _, body) = status(&browser(), &y, None).await;
+    assert_eq!((code, body["position"].as_u64()), (503, Some(1)), "{body}");
+    // A rate set on x is y's; a closure on y closes x; reopened on x, y is open.
+    admin(&x, reqwest::Method::PUT, "rate", Some(r#"{"admit_per_minute": 600}"#)).await;
+    let state = admin(&y, reqwest::Method::GET, "state", None).await;
+    assert_eq!(
+        (state["admit_per_minute"].as_f64(), state["queue_length"].as_u64()),
+        (Some(600.0), Some(1))
+    );
+    admin(&y, reqwest::Method::POST, "close", Some(r#"{"message": "Maintenance"}"#)).await;
+    let (code, _, body) = status(&browser(), &x, None).await;
+    assert_eq!(
+        (code, body["state"].as_str(), body["message"].as_str()),
+        (503, Some("closed"), Some("Maintenance")),
+        "{body}"
+    );
+    admin(&x, reqwest::Method::POST, "open", None).await;
+    let (_, _, body) = status(&browser(), &y, None).await;
+    assert_eq!(body["state"], "queued", "{body}");
+    // The metrics of either instance are the room's.
+    let metrics =
+        browser().get(format!("{}/metrics", y.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("waitroom_admit_per_minute 600"), "{metrics}");
+}
