@@ -30,11 +30,12 @@ setup-rust:
 setup-node:
 	@[ -x node_modules/.bin/wasm-opt ] && [ -x node_modules/.bin/terser ] && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error
 
-# Debian's Chromium and ChromeDriver, for wasm-bindgen-test and the end-to-end suite, and
-# Debian's nginx, whose limit_req quota page the end-to-end suite puts the widget on.
+# Debian's Chromium and ChromeDriver, for wasm-bindgen-test and the end-to-end suite,
+# Debian's nginx, whose limit_req quota page the end-to-end suite puts the widget on, and
+# Debian's redis-server, which the shared-store tests start (gate/tests/redis.rs).
 setup-browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && [ -x /usr/sbin/nginx ] || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver nginx >/dev/null; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && [ -x /usr/sbin/nginx ] && command -v redis-server >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver nginx redis-server >/dev/null; }
 
 # The widget: wasm32 release build without the `serde` feature (the gate and the tools keep
 # it), wasm-bindgen glue (minified: it stays an ES module) (`--target web`, imported by the classic
@@ -83,7 +84,7 @@ test-size: $(PKG)/waitroom_bg.wasm
 test-wasm: | setup-rust setup-browser
 	cargo test --target wasm32-unknown-unknown -p waitroom --test web --no-default-features
 
-test-native:
+test-native: | setup-browser
 	cargo test --workspace --quiet
 
 # The pupil's journeys (issue 4) in Debian's Chromium against the real gate: F5 storm, tabs,

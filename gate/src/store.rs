@@ -259,11 +259,15 @@ impl fmt::Debug for RedisStore {
 fn int(value: &Value) -> Option<u64> {
     match value {
         Value::Int(n) => u64::try_from(*n).ok(),
-        Value::BulkString(bytes) => std::str::from_utf8(bytes)
-            .ok()?
-            .parse::<f64>()
-            .ok()
-            .and_then(|x| (x.is_finite() && x >= 0.0 && x < 1.9e19).then_some(x as u64)),
+        Value::BulkString(bytes) => {
+            let text = std::str::from_utf8(bytes).ok()?;
+            text.parse().ok().or_else(|| {
+                // A count the script wrote as a double ("1e+03" never, but "12.0" would do).
+                let x: f64 = text.parse().ok()?;
+                (x.is_finite() && (0.0..9.0e15).contains(&x) && x.fract() == 0.0)
+                    .then_some(x as u64)
+            })
+        }
         _ => None,
     }
 }

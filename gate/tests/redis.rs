@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use waitroom::rng::Rng;
 use waitroom::time::Timestamp;
-use waitroom::wire::{StatusReply, STATUS_PATH};
+use waitroom::wire::STATUS_PATH;
 use waitroom_gate::queue::{Decision, Queue, QueueConfig, QueueStats, Visit};
 use waitroom_gate::store::RedisStore;
 
