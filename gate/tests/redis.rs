@@ -537,7 +537,8 @@ async fn admin_controls_and_single_use_passes_hold_across_instances() {
     let (x, y) =
         (gate(&redis.url(), "default", &args).await, gate(&redis.url(), "default", &args).await);
     // Admitted on x; its pass consumed on y, then refused on x.
-    let response = browser().get(x.status_url()).send().await.unwrap();
+    let pupil = browser();
+    let response = pupil.get(x.status_url()).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let id = response.cookies().find(|c| c.name() == "waitroom_id").unwrap().value().to_string();
     let body: serde_json::Value = response.json().await.unwrap();
@@ -561,12 +562,20 @@ async fn admin_controls_and_single_use_passes_hold_across_instances() {
     // The second in line is queued on either instance behind the same bucket.
     let (code, _, body) = status(&browser(), &y, None).await;
     assert_eq!((code, body["position"].as_u64()), (503, Some(1)), "{body}");
+    // A pass used to log in is not renewed, on any instance: its bearer queues again.
+    let renewal = pupil.get(y.status_url()).query(&[("pass", pass)]).send().await.unwrap();
+    let body: serde_json::Value = renewal.json().await.unwrap();
+    assert_eq!(
+        (body["state"].as_str(), body["position"].as_u64()),
+        (Some("queued"), Some(2)),
+        "{body}"
+    );
     // A rate set on x is y's; a closure on y closes x; reopened on x, y is open.
     admin(&x, reqwest::Method::PUT, "rate", Some(r#"{"admit_per_minute": 600}"#)).await;
     let state = admin(&y, reqwest::Method::GET, "state", None).await;
     assert_eq!(
         (state["admit_per_minute"].as_f64(), state["queue_length"].as_u64()),
-        (Some(600.0), Some(1))
+        (Some(600.0), Some(2))
     );
     admin(&y, reqwest::Method::POST, "close", Some(r#"{"message": "Maintenance"}"#)).await;
     let (code, _, body) = status(&browser(), &x, None).await;
