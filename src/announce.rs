@@ -76,6 +76,7 @@ impl Announcer {
 mod tests {
     use super::*;
     use crate::eta::EtaRange;
+    use crate::machine::RetryButton;
     use crate::messages::Language;
 
     const T0: Timestamp = Timestamp::from_millis(1_775_462_400_000);
@@ -100,8 +101,10 @@ mod tests {
             progress_percent: None,
             next_attempt_in: None,
             last_update: None,
-            retry_enabled: false,
             closed_message: None,
+            explains_quota: phase.explains_quota(),
+            retry: RetryButton::Hidden,
+            overlay: true,
         }
     }
 

@@ -14,6 +14,7 @@ pub mod eta;
 pub mod json;
 pub mod machine;
 pub mod messages;
+pub mod redirect;
 pub mod reply;
 pub mod retry_after;
 pub mod rng;

@@ -23,7 +23,7 @@ mod stored;
 mod view;
 
 pub use stored::CLOCK_SKEW;
-pub use view::{Phase, View};
+pub use view::{Phase, RetryButton, View};
 
 /// Widest jitter added to a native, server-guided return: small, so that the queue order the
 /// gate planned is kept, yet enough to spread users told the same instant.
@@ -188,6 +188,12 @@ pub struct Machine {
     /// This tab's share of the follower watchdog's jitter.
     watchdog_jitter: Duration,
     online: bool,
+    /// The user tried to log in and the guard held the form: the overlay says why.
+    submit_blocked: bool,
+    /// The overlay went up: it stays up until the user is in.
+    overlay_up: bool,
+    /// `data-redirect`: where admission leads when the gate names no page.
+    redirect: Option<String>,
     actions: VecDeque<Action>,
 }
 
@@ -218,6 +224,9 @@ impl Machine {
                 seed.rotate_left(17) % duration_millis(LEADER_GRACE).max(1),
             ),
             online: true,
+            submit_blocked: false,
+            overlay_up: false,
+            redirect: config.redirect.clone(),
             actions: VecDeque::new(),
         }
     }
@@ -237,13 +246,11 @@ impl Machine {
             None => self.next_at = Some(now),
         }
         match &self.status {
-            Status::Admitted { pass, .. } => {
-                self.actions.push_back(Action::Admit { pass: pass.clone(), redirect: None });
-            }
+            Status::Admitted { pass, .. } => self.admit(pass.clone(), None),
             Status::FailedOpen => self.actions.push_back(Action::FailOpen),
             _ => {}
         }
-        self.actions.push_back(Action::Render);
+        self.render();
         self.maybe_send(now);
     }
 
@@ -269,7 +276,7 @@ impl Machine {
         // At least the base delay: full jitter alone could ask again within milliseconds.
         self.retry_later(now, Some(self.base_delay));
         self.persist(now);
-        self.actions.push_back(Action::Render);
+        self.render();
     }
 
     /// Tells whether this tab runs the polling loop (holds the cross-tab lock). Followers never
@@ -291,13 +298,11 @@ impl Machine {
         self.acting = false;
         self.adopt(now, snapshot);
         match &self.status {
-            Status::Admitted { pass, .. } if !was_admitted => {
-                self.actions.push_back(Action::Admit { pass: pass.clone(), redirect: None });
-            }
+            Status::Admitted { pass, .. } if !was_admitted => self.admit(pass.clone(), None),
             Status::FailedOpen => self.actions.push_back(Action::FailOpen),
             _ => {}
         }
-        self.actions.push_back(Action::Render);
+        self.render();
     }
 
     /// The response to the last [`Action::Send`], classified by [`crate::reply::classify`].
@@ -315,7 +320,7 @@ impl Machine {
                 self.last_update = Some(now);
                 let expires_at = pass_expires_in.map(|d| now.saturating_add(d));
                 self.status = Status::Admitted { pass: pass.clone(), expires_at };
-                self.actions.push_back(Action::Admit { pass, redirect });
+                self.admit(pass, redirect);
             }
             Reply::Queued { ticket, position, eta, retry_after, advance_per_minute } => {
                 self.last_update = Some(now);
@@ -380,7 +385,7 @@ impl Machine {
             }
         }
         self.persist(now);
-        self.actions.push_back(Action::Render);
+        self.render();
     }
 
     /// A timer armed from [`Machine::poll_timeout`] fired.
@@ -397,7 +402,7 @@ impl Machine {
         {
             self.fail_open();
             self.persist(now);
-            self.actions.push_back(Action::Render);
+            self.render();
             return;
         }
         self.maybe_send(now);
@@ -421,14 +426,14 @@ impl Machine {
             self.next_at = Some(self.next_at.map_or(earliest, |t| t.max(earliest)));
             self.persist(now);
         }
-        self.actions.push_back(Action::Render);
+        self.render();
     }
 
     /// The page was hidden or shown. A hidden tab keeps its schedule (browsers slow its timers
     /// down); when it is shown again a request that fell due meanwhile goes out.
     pub fn handle_visibility(&mut self, now: Timestamp, visible: bool) {
         if visible {
-            self.actions.push_back(Action::Render);
+            self.render();
             self.maybe_send(now);
         }
     }
@@ -447,7 +452,15 @@ impl Machine {
             self.acting = true;
         }
         self.maybe_send(now);
-        self.actions.push_back(Action::Render);
+        self.render();
+    }
+
+    /// The user tried to log in, and the guard held the form back: the overlay shows at once,
+    /// even while the first check runs, so that nothing seems broken. With
+    /// `data-check="submit"`, call [`Machine::handle_start`] first: this is when it starts.
+    pub fn handle_blocked_submit(&mut self, _now: Timestamp) {
+        self.submit_blocked = true;
+        self.render();
     }
 
     /// The next thing to do, if any.
@@ -489,6 +502,11 @@ impl Machine {
         self.leader || self.acting
     }
 
+    /// Whether [`Machine::handle_start`] (or [`Machine::handle_start_refused`]) was called.
+    pub fn is_started(&self) -> bool {
+        self.started
+    }
+
     /// The time before which nothing is sent.
     pub fn next_allowed(&self) -> Option<Timestamp> {
         self.next_at
@@ -515,10 +533,18 @@ impl Machine {
             (Some(_), Some(_)) => Some(100),
             _ => None,
         };
-        // No countdown once polling stopped: having given up, nothing happens by itself.
-        let polling = !self.is_final() && self.status != Status::GaveUp && !self.in_flight;
+        // No countdown once polling stopped (having given up, nothing happens by itself), nor
+        // offline, where nothing is sent.
+        let polling =
+            self.online && !self.is_final() && self.status != Status::GaveUp && !self.in_flight;
         let next_attempt_in =
             self.next_at.filter(|_| polling).map(|t| t.saturating_duration_since(now));
+        // In any tab: a click in a follower sends from there (see `handle_retry`).
+        let retry_allowed = self.started
+            && self.online
+            && !self.in_flight
+            && !self.is_final()
+            && self.next_at.is_some_and(|t| now >= t);
         View {
             phase,
             position,
@@ -527,16 +553,17 @@ impl Machine {
             progress_percent,
             next_attempt_in,
             last_update: self.last_update,
-            // In any tab: a click in a follower sends from there (see `handle_retry`).
-            retry_enabled: self.started
-                && self.online
-                && !self.in_flight
-                && !self.is_final()
-                && self.next_at.is_some_and(|t| now >= t),
             closed_message: match &self.status {
-                Status::Closed { message } => message.clone(),
+                Status::Closed { message } if phase == Phase::Closed => message.clone(),
                 _ => None,
             },
+            explains_quota: phase.explains_quota(),
+            retry: match (retry_allowed, phase) {
+                (true, _) => RetryButton::Enabled,
+                (false, Phase::GaveUp) => RetryButton::Disabled,
+                (false, _) => RetryButton::Hidden,
+            },
+            overlay: self.wants_overlay(),
         }
     }
 
@@ -675,6 +702,27 @@ impl Machine {
             }
             _ => false,
         }
+    }
+
+    /// Lets the user in: to the gate's page if it named one, else to `data-redirect`.
+    fn admit(&mut self, pass: Option<String>, redirect: Option<String>) {
+        let redirect = redirect.or_else(|| self.redirect.clone());
+        self.actions.push_back(Action::Admit { pass, redirect });
+    }
+
+    /// Asks the driver to show [`Machine::view`], noting that the overlay went up: every
+    /// `handle_*` that changes what is shown ends here.
+    fn render(&mut self) {
+        self.overlay_up = self.wants_overlay();
+        self.actions.push_back(Action::Render);
+    }
+
+    /// Whether the overlay is up (see [`View::overlay`]).
+    fn wants_overlay(&self) -> bool {
+        let phase = self.phase();
+        self.started
+            && phase != Phase::Admitted
+            && (phase != Phase::Checking || self.overlay_up || self.submit_blocked)
     }
 
     fn fail_open(&mut self) {

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use waitroom::config::{Config, FailPolicy};
-use waitroom::machine::{Action, Machine, Phase, Snapshot, Status, LEADER_GRACE, RECONNECT_JITTER};
+use waitroom::machine::{
+    Action, Machine, Phase, RetryButton, Snapshot, Status, LEADER_GRACE, RECONNECT_JITTER,
+};
 use waitroom::reply::{Reply, Unavailable};
 use waitroom::time::Timestamp;
 
@@ -128,7 +130,7 @@ fn reload_before_deadline_sends_nothing() {
 #[test]
 fn a_retry_click_before_the_deadline_sends_nothing() {
     let (mut m, _) = queued_machine(3, 10, 30);
-    assert!(!m.view(at(5.0)).retry_enabled);
+    assert_eq!(m.view(at(5.0)).retry, RetryButton::Hidden, "no button while waiting a turn");
     m.handle_retry(at(5.0));
     assert_eq!(sends(&drain(&mut m)), 0);
 }
@@ -473,11 +475,12 @@ fn having_given_up_shows_no_countdown_and_waits_for_the_user() {
             drain(&mut m);
         }
     }
+    assert_eq!(m.view(now).retry, RetryButton::Disabled, "shown, greyed until the schedule allows");
     let later = now.saturating_add(Duration::from_secs(600));
     let view = m.view(later);
     assert_eq!(view.phase, Phase::GaveUp);
     assert_eq!(view.next_attempt_in, None, "no \"checking…\" while nothing is being checked");
-    assert!(view.retry_enabled);
+    assert_eq!(view.retry, RetryButton::Enabled);
     assert_eq!(m.poll_timeout(), None);
     m.handle_retry(later);
     assert_eq!(sends(&drain(&mut m)), 1, "the user's click starts again");
@@ -888,8 +891,9 @@ fn try_again_works_from_a_follower_tab() {
     follower.handle_start(now, Some(gave_up.clone()));
     drain(&mut follower);
     let due = gave_up.next_at;
-    assert!(!follower.view(now).retry_enabled || now >= due, "not before the schedule");
-    assert!(follower.view(due).retry_enabled, "enabled in the follower once due");
+    assert!(now < due);
+    assert_eq!(follower.view(now).retry, RetryButton::Disabled, "not before the schedule");
+    assert_eq!(follower.view(due).retry, RetryButton::Enabled, "enabled in the follower once due");
     follower.handle_retry(due);
     assert_eq!(sends(&drain(&mut follower)), 1, "the click in the follower sends");
 }
@@ -921,19 +925,112 @@ fn the_attempt_count_is_restored_exactly_beyond_64() {
 }
 
 #[test]
+fn the_attempt_count_is_restored_exactly_beyond_64_from_another_tab() {
+    let mut limited = config();
+    limited.max_attempts = Some(100);
+    let mut m = Machine::new(&limited, 62);
+    m.handle_role(T0, false);
+    m.handle_start(T0, None);
+    assert_eq!(sends(&drain(&mut m)), 0, "a follower sends nothing");
+    let from_the_poller = Snapshot {
+        ticket: None,
+        next_at: at(10.0),
+        attempt: 99,
+        status: Status::Throttled,
+        place: None,
+        last_update: Some(at(1.0)),
+        saved_at: at(1.0),
+    };
+    m.handle_peer(at(1.0), from_the_poller);
+    drain(&mut m);
+    assert_eq!(m.snapshot(at(1.0)).attempt, 99, "set exactly, not replayed up to 64");
+    // The poller's tab is closed: this one takes the role and carries on from attempt 99.
+    m.handle_role(at(10.0), true);
+    assert_eq!(sends(&drain(&mut m)), 1);
+    m.handle_reply(at(10.0), Reply::Throttled { retry_after: None, malformed: false });
+    assert_eq!(last_snapshot(&drain(&mut m)).unwrap().attempt, 100, "the 100th attempt");
+    assert_eq!(m.status(), &Status::Throttled);
+    let next = m.next_allowed().unwrap();
+    m.handle_timeout(next);
+    drain(&mut m);
+    m.handle_reply(next, Reply::Throttled { retry_after: None, malformed: false });
+    drain(&mut m);
+    assert_eq!(m.status(), &Status::GaveUp, "data-max-attempts=100 honoured across tabs");
+}
+
+#[test]
 fn the_overlay_shows_once_there_is_something_to_say_and_stays_until_admitted() {
     let mut m = Machine::new(&config(), 71);
+    m.handle_online(T0, false);
+    assert!(!m.view(T0).overlay, "never before the widget started");
+    m.handle_online(T0, true);
     m.handle_start(T0, None);
     drain(&mut m);
-    let checking = m.view(T0);
-    assert!(!checking.wants_overlay(true, false, false), "no flash while the first check runs");
-    assert!(checking.wants_overlay(true, false, true), "unless the user tried to log in");
-    assert!(checking.wants_overlay(true, true, false), "and once up it stays");
-    assert!(!checking.wants_overlay(false, false, true), "never before the widget started");
+    assert!(!m.view(T0).overlay, "no flash while the first check runs");
     m.handle_reply(T0, queued(5, 30));
-    assert!(m.view(T0).wants_overlay(true, false, false), "queued: up");
+    assert!(m.view(T0).overlay, "queued: up");
     m.handle_timeout(m.next_allowed().unwrap());
     drain(&mut m);
     m.handle_reply(at(40.0), Reply::Admitted { pass: None, pass_expires_in: None, redirect: None });
-    assert!(!m.view(at(40.0)).wants_overlay(true, true, true), "admitted: down");
+    assert!(!m.view(at(40.0)).overlay, "admitted: down");
+}
+
+#[test]
+fn a_held_login_or_a_lost_connection_shows_the_overlay_even_while_checking() {
+    let mut m = Machine::new(&config(), 72);
+    m.handle_start(T0, None);
+    drain(&mut m);
+    m.handle_blocked_submit(T0);
+    assert_eq!(drain(&mut m), [Action::Render]);
+    assert_eq!((m.view(T0).phase, m.view(T0).overlay), (Phase::Checking, true), "says why");
+
+    let mut m = Machine::new(&config(), 73);
+    m.handle_start(T0, None);
+    drain(&mut m);
+    m.handle_online(T0, false);
+    assert_eq!((m.view(T0).phase, m.view(T0).overlay), (Phase::Offline, true));
+    m.handle_online(at(1.0), true);
+    assert_eq!(
+        (m.view(at(1.0)).phase, m.view(at(1.0)).overlay),
+        (Phase::Checking, true),
+        "once up, it stays"
+    );
+}
+
+#[test]
+fn offline_shows_the_place_but_no_countdown_and_no_closed_message() {
+    let (mut m, _) = queued_machine(74, 12, 30);
+    assert!(m.view(at(1.0)).next_attempt_in.is_some());
+    m.handle_online(at(1.0), false);
+    let offline = m.view(at(2.0));
+    assert_eq!(offline.phase, Phase::Offline);
+    assert_eq!(offline.position, Some(10), "the place is kept, still counted down, and shown");
+    assert_eq!(offline.next_attempt_in, None, "nothing is sent offline: no countdown");
+    assert!(offline.explains_quota);
+    assert_eq!(offline.retry, RetryButton::Hidden);
+
+    let mut m = Machine::new(&config(), 75);
+    m.handle_start(T0, None);
+    drain(&mut m);
+    m.handle_reply(T0, Reply::Closed { message: Some("Maintenance".into()), retry_after: None });
+    let closed = m.view(T0);
+    assert_eq!(closed.closed_message.as_deref(), Some("Maintenance"));
+    assert!(!closed.explains_quota, "no quota message on a closed portal");
+    m.handle_online(T0, false);
+    assert_eq!(m.view(T0).closed_message, None, "offline says offline, not closed");
+}
+
+#[test]
+fn admission_goes_to_the_gates_page_else_to_data_redirect() {
+    let mut cfg = config();
+    cfg.redirect = Some("/accueil".into());
+    for (from_gate, expected) in [(None, "/accueil"), (Some("/cours"), "/cours")] {
+        let mut m = Machine::new(&cfg, 76);
+        m.handle_start(T0, None);
+        drain(&mut m);
+        let redirect = from_gate.map(String::from);
+        m.handle_reply(T0, Reply::Admitted { pass: None, pass_expires_in: None, redirect });
+        let admit = drain(&mut m).into_iter().find(|a| matches!(a, Action::Admit { .. }));
+        assert_eq!(admit, Some(Action::Admit { pass: None, redirect: Some(expected.into()) }));
+    }
 }

@@ -20,7 +20,7 @@ use web_sys::{
 
 use waitroom::config::{Config, Theme};
 use waitroom::eta::EtaRange;
-use waitroom::machine::{Phase, Place, Snapshot, Status, View};
+use waitroom::machine::{Phase, Place, RetryButton, Snapshot, Status, View};
 use waitroom::messages::{Language, Messages};
 use waitroom::time::Timestamp;
 use waitroom::web::listener::EventListener;
@@ -55,8 +55,10 @@ fn queued_view() -> View {
         progress_percent: Some(40),
         next_attempt_in: Some(Duration::from_secs(12)),
         last_update: Some(Timestamp::from_millis(1_775_462_533_000)),
-        retry_enabled: false,
         closed_message: None,
+        explains_quota: true,
+        retry: RetryButton::Hidden,
+        overlay: true,
     }
 }
 
@@ -149,11 +151,13 @@ fn overlay_shows_the_view_in_french_as_an_accessible_dialog() {
         .unchecked_ref::<web_sys::HtmlElement>()
         .hidden());
 
-    let gave_up = View { phase: Phase::GaveUp, retry_enabled: true, ..queued_view() };
+    let gave_up = View { phase: Phase::GaveUp, retry: RetryButton::Disabled, ..queued_view() };
     overlay.render(&gave_up, &fr(), |_| (8, 2, 13));
     let retry = root.query_selector("button").unwrap().unwrap();
     assert!(!retry.unchecked_ref::<web_sys::HtmlElement>().hidden());
     assert_eq!(retry.text_content().as_deref(), Some("Réessayer maintenant"));
+    assert_eq!(retry.get_attribute("aria-disabled").as_deref(), Some("true"));
+    overlay.render(&View { retry: RetryButton::Enabled, ..gave_up }, &fr(), |_| (8, 2, 13));
     assert_eq!(retry.get_attribute("aria-disabled").as_deref(), Some("false"));
     assert!(
         root.query_selector(".phase.still").unwrap().is_some(),
@@ -192,8 +196,10 @@ fn a_hostile_closed_message_is_shown_as_text_never_as_html() {
         progress_percent: None,
         next_attempt_in: Some(Duration::from_secs(90)),
         last_update: None,
-        retry_enabled: false,
         closed_message: Some(hostile.to_string()),
+        explains_quota: false,
+        retry: RetryButton::Hidden,
+        overlay: true,
     };
     let overlay = Overlay::show(&document(), &fr(), Theme::Light, None, || {}).unwrap();
     overlay.render(&view, &fr(), |_| (0, 0, 0));
@@ -265,7 +271,7 @@ fn once_the_loader_marks_a_crash_the_guard_lets_submits_through() {
 }
 
 #[wasm_bindgen_test]
-fn the_guard_blocks_submit_until_lifted_and_keeps_what_was_typed() {
+async fn the_guard_blocks_submit_until_lifted_and_keeps_what_was_typed() {
     let (form, submitted, _page) = login_form();
     let blocked = Rc::new(RefCell::new(0));
     let guard = {
@@ -285,6 +291,8 @@ fn the_guard_blocks_submit_until_lifted_and_keeps_what_was_typed() {
     assert_eq!(button.get_attribute("aria-disabled"), None);
     guard.add_pass("waitroom_pass", "p.123");
     replay.replay();
+    assert_eq!(*submitted.borrow(), 0, "in a task of its own, outside any submit event");
+    sleep(0).await;
     assert_eq!(*submitted.borrow(), 1);
     let user: HtmlInputElement =
         form.query_selector("[name=user]").unwrap().unwrap().unchecked_into();

@@ -78,25 +78,32 @@ pub struct View {
     pub eta: Option<EtaRange>,
     /// Progress from the entry position, 0 to 100.
     pub progress_percent: Option<u8>,
-    /// Time left before the next automatic attempt.
+    /// Time left before the next automatic attempt; none offline, where nothing is sent, nor
+    /// once polling stopped.
     pub next_attempt_in: Option<Duration>,
     /// When the last reply arrived.
     pub last_update: Option<Timestamp>,
-    /// Whether "try again now" would send a request (only when the schedule allows).
-    pub retry_enabled: bool,
-    /// The operator's message when closed.
+    /// The operator's message, while the portal is closed.
     pub closed_message: Option<String>,
+    /// Whether the quota message under the title explains this phase ([`Phase::explains_quota`]).
+    pub explains_quota: bool,
+    /// The "try again now" button.
+    pub retry: RetryButton,
+    /// Whether the overlay is up. Nothing shows while the first check runs, so that users let
+    /// in at once see no flash, unless they already tried to log in and wonder why nothing
+    /// happens; once up, it stays up until the user is in.
+    pub overlay: bool,
 }
 
-impl View {
-    /// Whether the overlay should be up, for a widget that has `started` (at load, or at the
-    /// first submit with `data-check="submit"`), whose overlay is `shown` already, and whose
-    /// user has `submit_blocked` (tried to log in). Nothing shows while the first check runs,
-    /// so users let in at once see no flash, unless they already tried to submit and wonder why
-    /// nothing happens; once up, it stays up until the user is in.
-    pub fn wants_overlay(&self, started: bool, shown: bool, submit_blocked: bool) -> bool {
-        started
-            && self.phase != Phase::Admitted
-            && (self.phase != Phase::Checking || shown || submit_blocked)
-    }
+/// The "try again now" button, shown only where pressing it can do something: elsewhere the
+/// next attempt is automatic, and a button that stays grey only puzzles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryButton {
+    /// Not shown.
+    Hidden,
+    /// Shown but disabled (`aria-disabled`, so that a focused button keeps the focus): having
+    /// given up, until the schedule allows a new attempt.
+    Disabled,
+    /// Pressing it sends a request now.
+    Enabled,
 }

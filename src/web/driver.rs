@@ -1,60 +1,83 @@
-//! The driver: owns the machine and every browser handle, and pumps actions.
+//! The driver: browser callbacks post [`Event`]s to one queue, and one pump owns the machine.
 //!
-//! One `Rc<Driver>` lives as long as the widget; callbacks hold a `Weak` and borrow the machine
-//! only for one `handle_*` or `poll_*` call, so no borrow is held while the DOM runs our
-//! callbacks again. Once the user is admitted (or let in by fail-open) the handles are dropped:
-//! timers stop, listeners go, the lock is released.
+//! Every callback (a listener, a timer, the fetch, the tab election, the guard) only posts an
+//! event. The pump takes the [`Widget`] (the machine and everything it drives), turns each event
+//! into one `handle_*` call, performs the actions the machine asks for, and re-arms the poll
+//! timer. An event posted while the pump runs (by a host page's handler of our `waitroom:state`
+//! event that submits the form, say) waits in the queue for that same pump: the widget is
+//! borrowed in one place only, and never twice.
+//!
+//! The handles that keep the widget running (overlay, timers, the tab election, listeners) sit
+//! in one [`Live`] struct. Once the user is admitted (or let in by fail-open) it is dropped in
+//! one go: timers stop, listeners go, the lock is released; then the pump drops the widget, and
+//! with it the last callbacks that held the driver.
 
 use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use gloo_timers::callback::{Interval, Timeout};
 use wasm_bindgen::JsCast;
-use web_sys::{Document, HtmlScriptElement, StorageEvent, Url, VisibilityState, Window};
+use web_sys::{
+    Document, EventTarget, HtmlScriptElement, StorageEvent, Url, VisibilityState, Window,
+};
 
 use super::events::{self, State};
+use super::fetch::{self, Fetched};
 use super::guard::Guard;
 use super::listener::EventListener;
 use super::overlay::Overlay;
 use super::storage::{self, Store};
 use super::tabs::Tabs;
-use super::{error, fetch, local_time, now, random_u64, warn};
+use super::{error, local_time, now, random_u64, warn};
 use crate::announce::Announcer;
 use crate::config::{Check, Config};
 use crate::machine::{Action, Machine, Snapshot};
 use crate::messages::{Language, Messages};
-use crate::reply;
+use crate::redirect::{self, Resolved};
+use crate::reply::{self, Failure};
 use crate::time::{duration_millis, Timestamp};
-
-thread_local! {
-    /// The page owns its widgets: callbacks hold only `Weak` references.
-    static LIVE: RefCell<Vec<Rc<Driver>>> = const { RefCell::new(Vec::new()) };
-}
 
 /// How often the overlay refreshes its countdown and local position (no request involved).
 const UI_TICK_MS: u32 = 1_000;
 
+/// What the browser tells the widget.
+#[derive(Debug)]
+enum Event {
+    /// The page ran the widget.
+    Load,
+    /// `online` / `offline`.
+    Online(bool),
+    /// `visibilitychange`: whether the page is visible now.
+    Visible(bool),
+    /// Another tab stored a snapshot for this gate.
+    Peer(Snapshot),
+    /// The tab election made this tab the poller (`true`) or a follower.
+    Role(bool),
+    /// The guard held back a login.
+    Submit,
+    /// "Try again now" was pressed.
+    Retry,
+    /// The poll timer fired.
+    Timeout,
+    /// Once a second while the overlay is up: the countdown and the local position move.
+    Tick,
+    /// The request of an [`Action::Send`] ended.
+    Fetched(Result<Fetched, Failure>),
+    /// `DOMContentLoaded`: forms below the script tag exist now.
+    Parsed,
+}
+
+/// The queue and its one pump, shared by every callback.
 #[derive(Debug)]
 pub(super) struct Driver {
-    config: Config,
-    messages: Messages,
-    window: Window,
-    document: Document,
+    /// The tag that loaded the widget: the loader marks it when the widget crashed.
     script: HtmlScriptElement,
-    machine: RefCell<Machine>,
-    store: Store,
-    guard: Guard,
-    announcer: RefCell<Announcer>,
-    overlay: RefCell<Option<Overlay>>,
-    /// The last `waitroom:state` sent, to send one per change.
-    state: RefCell<Option<State>>,
-    /// The armed poll timer and its deadline, re-armed only when the deadline changes.
-    poll: RefCell<Option<(Timestamp, Timeout)>>,
-    ui_tick: RefCell<Option<Interval>>,
-    tabs: RefCell<Option<Tabs>>,
-    listeners: RefCell<Vec<EventListener>>,
-    started: Cell<bool>,
-    submit_blocked: Cell<bool>,
+    /// Events not handled yet, oldest first.
+    queue: RefCell<Vec<Event>>,
+    /// Set while the pump runs, so that an event posted meanwhile waits for it.
+    pumping: Cell<bool>,
+    /// `None` until built, and again once stopped.
+    widget: RefCell<Option<Widget>>,
 }
 
 impl Driver {
@@ -88,269 +111,325 @@ impl Driver {
             events::error(&script, "config");
             return;
         };
+        let driver = Rc::new(Driver {
+            script: script.clone(),
+            queue: RefCell::new(Vec::new()),
+            pumping: Cell::new(false),
+            widget: RefCell::new(None),
+        });
+        let widget = Widget::new(&driver, config, gate_url, window, document, script);
+        *driver.widget.borrow_mut() = Some(widget);
+        driver.post(Event::Load);
+    }
+
+    /// Queues `event` and pumps, unless the loader saw this widget crash (`www/waitroom.js`):
+    /// its state may be half-updated, so nothing more is done with it.
+    fn post(self: &Rc<Self>, event: Event) {
+        if self.script.has_attribute(super::CRASHED) {
+            return;
+        }
+        self.queue.borrow_mut().push(event);
+        self.pump();
+    }
+
+    /// Hands every queued event to the widget, in order; drops the widget once it stopped.
+    fn pump(self: &Rc<Self>) {
+        if self.pumping.replace(true) {
+            return; // the pump running further up the stack takes this event too
+        }
+        let mut slot = self.widget.borrow_mut();
+        loop {
+            let events = std::mem::take(&mut *self.queue.borrow_mut());
+            if events.is_empty() {
+                break;
+            }
+            for event in events {
+                // Once stopped, what is left goes unhandled.
+                let Some(widget) = slot.as_mut() else { break };
+                widget.handle(self, event);
+                if widget.live.is_none() {
+                    *slot = None;
+                }
+            }
+        }
+        self.pumping.set(false);
+    }
+
+    /// A listener on `target` that posts what `event` makes of each DOM event, if anything.
+    fn listen(
+        self: &Rc<Self>,
+        target: &EventTarget,
+        kind: &'static str,
+        event: impl Fn(&web_sys::Event) -> Option<Event> + 'static,
+    ) -> EventListener {
+        let driver = self.clone();
+        EventListener::new(target, kind, move |e| {
+            if let Some(event) = event(&e) {
+                driver.post(event);
+            }
+        })
+    }
+}
+
+/// The machine and everything it drives, owned by the pump alone.
+#[derive(Debug)]
+struct Widget {
+    config: Config,
+    messages: Messages,
+    /// The gate, absolute.
+    gate_url: String,
+    window: Window,
+    document: Document,
+    script: HtmlScriptElement,
+    machine: Machine,
+    store: Store,
+    guard: Guard,
+    announcer: Announcer,
+    /// The last `waitroom:state` sent, to send one per change.
+    state: Option<State>,
+    /// `None` once stopped.
+    live: Option<Live>,
+}
+
+/// The handles that keep a running widget going, dropped in one go by [`Widget::stop`].
+#[derive(Debug, Default)]
+struct Live {
+    /// Network, visibility, storage and parsing; held to be removed on drop.
+    _listeners: Vec<EventListener>,
+    /// The poller role, once started.
+    tabs: Option<Tabs>,
+    /// Up once the machine says so.
+    overlay: Option<Overlay>,
+    /// Refreshes the overlay while it is up.
+    ui_tick: Option<Interval>,
+    /// The poll timer and its deadline, re-armed only when the deadline changes.
+    poll: Option<(Timestamp, Timeout)>,
+}
+
+impl Widget {
+    fn new(
+        driver: &Rc<Driver>,
+        config: Config,
+        gate_url: String,
+        window: Window,
+        document: Document,
+        script: HtmlScriptElement,
+    ) -> Widget {
         let page_lang = document.document_element().and_then(|e| e.get_attribute("lang"));
         let lang = Language::resolve(config.lang, page_lang.as_deref());
         let messages = Messages::new(lang, config.title.clone(), config.message.clone());
-
-        let driver = Rc::new_cyclic(|weak: &Weak<Driver>| {
-            let weak = weak.clone();
-            let guard = Guard::new(&document, &script, config.guard.as_deref(), move || {
-                // Later, outside the submit event: a form cannot be re-submitted from within
-                // its own submit event, and an admission may follow at once.
-                let weak = weak.clone();
-                Timeout::new(0, move || with(&weak, Driver::on_submit_blocked)).forget();
-            });
-            Driver {
-                machine: RefCell::new(Machine::new(&config, random_u64())),
-                store: Store::new(&gate_url),
-                config,
-                messages,
-                window,
-                document,
-                script,
-                guard,
-                announcer: RefCell::new(Announcer::new()),
-                overlay: RefCell::new(None),
-                state: RefCell::new(None),
-                poll: RefCell::new(None),
-                ui_tick: RefCell::new(None),
-                tabs: RefCell::new(None),
-                listeners: RefCell::new(Vec::new()),
-                started: Cell::new(false),
-                submit_blocked: Cell::new(false),
-            }
-        });
-        LIVE.with(|live| live.borrow_mut().push(driver.clone()));
-        driver.begin();
-    }
-
-    fn begin(self: &Rc<Self>) {
-        let now = now();
-        self.listen();
-        self.machine.borrow_mut().handle_online(now, self.window.navigator().on_line());
-        if self.config.check == Check::Load {
-            self.start_machine(now);
-        }
-        self.pump();
-    }
-
-    /// Event listeners for the life of the widget.
-    fn listen(self: &Rc<Self>) {
-        let on = |target: &web_sys::EventTarget,
-                  kind: &'static str,
-                  f: fn(&Rc<Driver>, web_sys::Event)| {
-            let weak = Rc::downgrade(self);
-            EventListener::new(target, kind, move |event| with(&weak, |d| f(d, event)))
+        let guard = {
+            let driver = driver.clone();
+            Guard::new(&document, &script, config.guard.as_deref(), move || {
+                driver.post(Event::Submit);
+            })
         };
+        let store = Store::new(&gate_url);
+        let key = store.key().to_string();
         let listeners = vec![
-            on(&self.window, "online", |d, _| d.handle(|m, now| m.handle_online(now, true))),
-            on(&self.window, "offline", |d, _| d.handle(|m, now| m.handle_online(now, false))),
-            on(&self.document, "visibilitychange", |d, _| {
-                let visible = d.document.visibility_state() == VisibilityState::Visible;
-                d.handle(|m, now| m.handle_visibility(now, visible));
-            }),
-            on(&self.window, "storage", |d, event| {
-                let Some(event) = event.dyn_ref::<StorageEvent>() else { return };
-                if event.key().as_deref() != Some(d.store.key()) {
-                    return;
+            driver.listen(&window, "online", |_| Some(Event::Online(true))),
+            driver.listen(&window, "offline", |_| Some(Event::Online(false))),
+            {
+                let document2 = document.clone();
+                driver.listen(&document, "visibilitychange", move |_| {
+                    Some(Event::Visible(document2.visibility_state() == VisibilityState::Visible))
+                })
+            },
+            driver.listen(&window, "storage", move |event| {
+                let event = event.dyn_ref::<StorageEvent>()?;
+                if event.key().as_deref() != Some(&key) {
+                    return None;
                 }
-                if let Some(snapshot) = event.new_value().as_deref().and_then(storage::parse) {
-                    d.handle(|m, now| m.handle_peer(now, snapshot));
-                }
+                event.new_value().as_deref().and_then(storage::parse).map(Event::Peer)
             }),
-            on(&self.document, "DOMContentLoaded", |d, _| {
-                if d.started.get() {
-                    d.guard.mark_buttons();
-                }
-            }),
+            driver.listen(&document, "DOMContentLoaded", |_| Some(Event::Parsed)),
         ];
-        *self.listeners.borrow_mut() = listeners;
+        Widget {
+            machine: Machine::new(&config, random_u64()),
+            store,
+            config,
+            messages,
+            gate_url,
+            window,
+            document,
+            script,
+            guard,
+            announcer: Announcer::new(),
+            state: None,
+            live: Some(Live { _listeners: listeners, ..Live::default() }),
+        }
     }
 
-    fn start_machine(self: &Rc<Self>, now: Timestamp) {
-        if self.started.replace(true) {
+    /// One event: one `handle_*` call, then the actions that follow from it.
+    fn handle(&mut self, driver: &Rc<Driver>, event: Event) {
+        let now = now();
+        match event {
+            Event::Load => {
+                self.machine.handle_online(now, self.window.navigator().on_line());
+                if self.config.check == Check::Load {
+                    self.start(driver, now);
+                }
+            }
+            Event::Online(online) => self.machine.handle_online(now, online),
+            Event::Visible(visible) => self.machine.handle_visibility(now, visible),
+            Event::Peer(snapshot) => self.machine.handle_peer(now, snapshot),
+            Event::Role(leader) => self.machine.handle_role(now, leader),
+            Event::Submit => {
+                self.start(driver, now);
+                self.machine.handle_blocked_submit(now);
+            }
+            Event::Retry => self.machine.handle_retry(now),
+            Event::Timeout => {
+                // Forget the deadline, so that a timer that fired early is armed again.
+                if let Some(live) = &mut self.live {
+                    live.poll = None;
+                }
+                self.machine.handle_timeout(now);
+            }
+            Event::Tick => self.render(driver, now),
+            Event::Fetched(outcome) => {
+                let reply = match &outcome {
+                    Ok(fetched) => {
+                        reply::classify(self.config.protocol, &fetched.as_response(), now)
+                    }
+                    Err(failure) => (*failure).into(),
+                };
+                self.machine.handle_reply(now, reply);
+            }
+            Event::Parsed => {
+                if self.machine.is_started() {
+                    self.guard.mark_buttons();
+                }
+            }
+        }
+        while let Some(action) = self.machine.poll_action() {
+            self.perform(driver, action);
+        }
+        self.rearm(driver);
+    }
+
+    /// Joins the tab election, reads the stored snapshot and starts the machine, once.
+    fn start(&mut self, driver: &Rc<Driver>, now: Timestamp) {
+        if self.machine.is_started() {
             return;
         }
+        let Some(live) = &mut self.live else { return };
         // Only now: a tab that never starts (data-check="submit", never submitted) must not
         // hold the poller role that a tab which did start is waiting for.
-        let weak = Rc::downgrade(self);
-        let tabs = Tabs::join(
-            self.store.key(),
-            Rc::new(move |leader| with(&weak, |d| d.handle(|m, now| m.handle_role(now, leader)))),
-        );
+        let role = {
+            let driver = driver.clone();
+            Rc::new(move |leader| driver.post(Event::Role(leader)))
+        };
+        let tabs = Tabs::join(self.store.key(), role);
         if !matches!(tabs, Tabs::Alone) {
-            self.machine.borrow_mut().handle_role(now, false); // until the election says otherwise
+            self.machine.handle_role(now, false); // until the election says otherwise
         }
-        *self.tabs.borrow_mut() = Some(tabs);
+        live.tabs = Some(tabs);
         self.guard.mark_buttons();
-        let restored: Option<Snapshot> = self.store.load();
-        let mut machine = self.machine.borrow_mut();
+        let restored = self.store.load();
         let here = self.window.location().href().unwrap_or_default();
-        if reply::is_refusal_page(&here, self.gate_url()) {
-            machine.handle_start_refused(now, restored);
+        if reply::is_refusal_page(&here, &self.gate_url) {
+            self.machine.handle_start_refused(now, restored);
         } else {
-            machine.handle_start(now, restored);
+            self.machine.handle_start(now, restored);
         }
     }
 
-    fn on_submit_blocked(self: &Rc<Self>) {
-        self.submit_blocked.set(true);
-        self.start_machine(now());
-        self.pump();
-        // The overlay may already be up with nothing new to render: show it now regardless.
-        self.render(now());
-    }
-
-    /// Runs one `handle_*` call at the current time, then performs what follows from it.
-    fn handle(self: &Rc<Self>, f: impl FnOnce(&mut Machine, Timestamp)) {
-        f(&mut self.machine.borrow_mut(), now());
-        self.pump();
-    }
-
-    /// Performs every pending action, then re-arms the poll timer if its deadline moved.
-    fn pump(self: &Rc<Self>) {
-        loop {
-            let action = self.machine.borrow_mut().poll_action();
-            match action {
-                Some(action) => self.perform(action),
-                None => break,
-            }
-        }
-        self.rearm();
-    }
-
-    fn perform(self: &Rc<Self>, action: Action) {
+    fn perform(&mut self, driver: &Rc<Driver>, action: Action) {
         match action {
             Action::Send { ticket, timeout } => {
-                let url = fetch::gate_url(self.gate_url(), ticket.as_deref());
-                // A strong reference: the reply is handled even if the page dropped the widget.
-                let this = self.clone();
-                fetch::get(&url, timeout, Box::new(move |outcome| this.on_fetched(outcome)));
+                let url = fetch::gate_url(&self.gate_url, ticket.as_deref());
+                let driver = driver.clone();
+                fetch::get(
+                    &url,
+                    timeout,
+                    Box::new(move |outcome| driver.post(Event::Fetched(outcome))),
+                );
             }
             Action::Persist(snapshot) => self.store.save(&snapshot),
-            Action::Render => self.render(now()),
+            Action::Render => self.render(driver, now()),
             Action::Admit { pass, redirect } => self.admit(pass, redirect),
             Action::FailOpen => self.fail_open(),
             Action::Reload => {
-                let _ = self.window.location().replace(self.gate_url());
+                let _ = self.window.location().replace(&self.gate_url);
             }
         }
     }
 
-    fn on_fetched(self: &Rc<Self>, outcome: Result<fetch::Fetched, reply::Failure>) {
-        if self.crashed() {
-            return;
-        }
-        let now = now();
-        let reply = match &outcome {
-            Ok(fetched) => reply::classify(self.config.protocol, &fetched.as_response(), now),
-            Err(failure) => (*failure).into(),
-        };
-        self.machine.borrow_mut().handle_reply(now, reply);
-        self.pump();
-    }
-
-    /// Whether the loader saw this widget trap or throw, and stepped it aside (`www/waitroom.js`):
-    /// its state may be half-updated, so nothing more is done with it.
-    fn crashed(&self) -> bool {
-        self.script.has_attribute(super::CRASHED)
-    }
-
-    fn gate_url(&self) -> &str {
-        // `get` rather than indexing: no panic path, and no panic message to ship.
-        self.store.key().get(storage::KEY_PREFIX.len()..).unwrap_or_default()
-    }
-
-    /// Sends `waitroom:state` when it changed and shows the view.
-    fn render(self: &Rc<Self>, now: Timestamp) {
-        let view = self.machine.borrow().view(now);
+    /// Sends `waitroom:state` when it changed, and shows the view if the overlay is up.
+    fn render(&mut self, driver: &Rc<Driver>, now: Timestamp) {
+        let view = self.machine.view(now);
         let state = State::of(&view);
-        if self.state.borrow().as_ref() != Some(&state) {
+        if self.state.as_ref() != Some(&state) {
             state.dispatch(&self.script);
-            *self.state.borrow_mut() = Some(state);
+            self.state = Some(state);
         }
-        let has_overlay = self.overlay.borrow().is_some();
-        if !view.wants_overlay(self.started.get(), has_overlay, self.submit_blocked.get()) {
+        if !view.overlay {
             return;
         }
-        if !has_overlay {
-            let weak = Rc::downgrade(self);
-            let on_retry = move || with(&weak, |d| d.handle(|m, now| m.handle_retry(now)));
-            let help = self.config.help.as_deref().and_then(|h| {
-                let href = self.allowed_redirect(h);
-                if href.is_none() {
-                    warn(
-                        &[
-                            "waitroom: data-help: `",
-                            h,
-                            "` is not this origin nor in data-redirect-allow; no help link",
-                        ]
-                        .concat(),
-                    );
-                }
-                href
-            });
+        if self.live.as_ref().is_some_and(|live| live.overlay.is_none()) {
+            let help = self.config.help.as_deref().and_then(|help| self.help_link(help));
+            let on_retry = {
+                let driver = driver.clone();
+                move || driver.post(Event::Retry)
+            };
             let theme = self.config.theme;
-            match Overlay::show(&self.document, &self.messages, theme, help.as_deref(), on_retry) {
-                Ok(overlay) => *self.overlay.borrow_mut() = Some(overlay),
+            let overlay = match Overlay::show(
+                &self.document,
+                &self.messages,
+                theme,
+                help.as_deref(),
+                on_retry,
+            ) {
+                Ok(overlay) => overlay,
                 Err(_) => return warn("waitroom: could not show the waiting overlay"),
+            };
+            let driver = driver.clone();
+            let ui_tick = Interval::new(UI_TICK_MS, move || driver.post(Event::Tick));
+            if let Some(live) = &mut self.live {
+                live.overlay = Some(overlay);
+                live.ui_tick = Some(ui_tick);
             }
-            let weak = Rc::downgrade(self);
-            *self.ui_tick.borrow_mut() =
-                Some(Interval::new(UI_TICK_MS, move || with(&weak, |d| d.render(super::now()))));
         }
-        let overlay = self.overlay.borrow();
-        let Some(overlay) = overlay.as_ref() else { return };
+        let Some(overlay) = self.live.as_ref().and_then(|live| live.overlay.as_ref()) else {
+            return;
+        };
         overlay.render(&view, &self.messages, local_time);
-        if let Some(text) = self.announcer.borrow_mut().update(now, &view, &self.messages) {
+        if let Some(text) = self.announcer.update(now, &view, &self.messages) {
             overlay.announce(&text);
         }
     }
 
     /// Arms the poll timer for the machine's deadline, unless it is already armed for it.
-    fn rearm(self: &Rc<Self>) {
-        let deadline = self.machine.borrow().poll_timeout();
-        if self.poll.borrow().as_ref().map(|(at, _)| *at) == deadline {
+    fn rearm(&mut self, driver: &Rc<Driver>) {
+        let Some(live) = &mut self.live else { return };
+        let deadline = self.machine.poll_timeout();
+        if live.poll.as_ref().map(|(at, _)| *at) == deadline {
             return;
         }
-        let timer = deadline.map(|at| {
+        live.poll = deadline.map(|at| {
             let delay = duration_millis(at.saturating_duration_since(now()));
             // setTimeout holds a signed 32-bit delay; a later deadline is re-armed when this fires.
             let ms = delay.min(i32::MAX as u64) as u32;
-            let weak = Rc::downgrade(self);
-            let timeout = Timeout::new(ms, move || {
-                with(&weak, |d| {
-                    // Forget the deadline, so that a timer that fired early is armed again.
-                    d.poll.borrow_mut().take();
-                    d.handle(|m, now| m.handle_timeout(now));
-                })
-            });
-            (at, timeout)
+            let driver = driver.clone();
+            (at, Timeout::new(ms, move || driver.post(Event::Timeout)))
         });
-        *self.poll.borrow_mut() = timer;
     }
 
-    fn admit(self: &Rc<Self>, pass: Option<String>, redirect: Option<String>) {
+    fn admit(&mut self, pass: Option<String>, redirect: Option<String>) {
         self.stop();
         let blocked = self.guard.lift();
         if let (Some(field), Some(pass)) = (&self.config.pass_field, &pass) {
             self.guard.add_pass(field, pass);
         }
         events::admitted(&self.script, pass.as_deref());
-        if let Some(target) = redirect.or_else(|| self.config.redirect.clone()) {
-            match self.allowed_redirect(&target) {
-                Some(href) => {
+        if let Some(target) = redirect {
+            match self.allowed_url(&target) {
+                Ok(href) => {
                     let _ = self.window.location().assign(&href);
                     return;
                 }
-                None => warn(
-                    &[
-                        "waitroom: not redirecting to `",
-                        &target,
-                        "`: not this origin and not in data-redirect-allow",
-                    ]
-                    .concat(),
-                ),
+                Err(refused) => warn(&["waitroom: ", &refused.to_string()].concat()),
             }
         }
         if let Some(blocked) = blocked {
@@ -358,12 +437,12 @@ impl Driver {
         }
     }
 
-    fn fail_open(self: &Rc<Self>) {
+    fn fail_open(&mut self) {
         self.stop();
         warn(
             &[
                 "waitroom: the gate ",
-                self.gate_url(),
+                &self.gate_url,
                 " is unreachable; letting the user through (data-fail=open)",
             ]
             .concat(),
@@ -375,34 +454,37 @@ impl Driver {
         }
     }
 
-    /// The machine is done: drop the overlay, timers, listeners and the poller role.
-    fn stop(&self) {
-        self.overlay.borrow_mut().take();
-        self.ui_tick.borrow_mut().take();
-        self.poll.borrow_mut().take();
-        self.listeners.borrow_mut().clear();
-        self.tabs.borrow_mut().take();
-        // The page no longer owns the widget; it goes once the current callback returns.
-        LIVE.with(|live| live.borrow_mut().retain(|d| !std::ptr::eq(Rc::as_ptr(d), self)));
+    /// The machine is done: the overlay, timers, listeners and the poller role go in one go.
+    fn stop(&mut self) {
+        self.live = None;
     }
 
-    /// `target` resolved against the page, if it is on this origin or an allowed one.
-    fn allowed_redirect(&self, target: &str) -> Option<String> {
-        let url = Url::new_with_base(target, &self.document.base_uri().ok()??).ok()?;
-        // Only web URLs: `javascript:` and `data:` have the opaque origin "null", which a
-        // sandboxed page shares.
-        let web = matches!(url.protocol().as_str(), "http:" | "https:");
-        let origin = url.origin();
-        let here = self.window.location().origin().ok()?;
-        (web && (origin == here || self.config.redirect_allow.contains(&origin)))
-            .then(|| url.href())
+    /// `data-help` as a link, if it may be followed as a redirect could.
+    fn help_link(&self, help: &str) -> Option<String> {
+        let href = self.allowed_url(help).ok();
+        if href.is_none() {
+            warn(
+                &[
+                    "waitroom: data-help: `",
+                    help,
+                    "` is not this origin nor in data-redirect-allow; no help link",
+                ]
+                .concat(),
+            );
+        }
+        href
     }
-}
 
-/// Runs `f` if the driver is still alive, and has not crashed.
-fn with(weak: &Weak<Driver>, f: impl FnOnce(&Rc<Driver>)) {
-    if let Some(driver) = weak.upgrade().filter(|d| !d.crashed()) {
-        f(&driver);
+    /// `target` resolved against the page by the browser, and judged by the core
+    /// ([`redirect::check`]).
+    fn allowed_url(&self, target: &str) -> Result<String, redirect::Refused> {
+        let base = self.document.base_uri().ok().flatten().unwrap_or_default();
+        let url = Url::new_with_base(target, &base).ok();
+        let parts = url.as_ref().map(|u| (u.href(), u.protocol(), u.origin()));
+        let resolved =
+            parts.as_ref().map(|(href, protocol, origin)| Resolved { href, protocol, origin });
+        let here = self.window.location().origin().unwrap_or_default();
+        redirect::check(target, resolved, &here, &self.config.redirect_allow)
     }
 }
 

@@ -29,8 +29,19 @@ pub struct Blocked {
 }
 
 impl Blocked {
-    /// Submits the form again, with its validation and its `submit` handlers, as the user meant.
-    pub fn replay(&self) {
+    /// Submits the form again, with its validation and its `submit` handlers, as the user
+    /// meant, in a task of its own: the admission may come while the cancelled submit is still
+    /// being dispatched (a stored admission found at the first submit with
+    /// `data-check="submit"`), and a form does not submit from within its own submit event.
+    ///
+    /// The timer is let go rather than held: the widget is dropped with the admission, and the
+    /// replay must outlive it. `Window.setTimeout` with a self-freeing closure instead cost the
+    /// download 130 bytes gzip (measured with `make build`, 2026-11-30).
+    pub fn replay(self) {
+        gloo_timers::callback::Timeout::new(0, move || self.submit()).forget();
+    }
+
+    fn submit(&self) {
         let with_submitter =
             self.submitter.as_ref().map(|s| self.form.request_submit_with_submitter(Some(s)));
         if !matches!(with_submitter, Some(Ok(()))) {

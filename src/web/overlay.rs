@@ -12,7 +12,7 @@ use web_sys::{
 
 use super::listener::EventListener;
 use crate::config::Theme;
-use crate::machine::{Phase, View};
+use crate::machine::{RetryButton, View};
 use crate::messages::Messages;
 use crate::time::Timestamp;
 
@@ -162,13 +162,9 @@ impl Overlay {
         self.phase.set_class_name(if view.phase.in_progress() { "phase" } else { "phase still" });
         set_text(&self.position, view.ahead.map(|n| messages.ahead(n)).as_deref());
         set_text(&self.eta, view.eta.as_ref().map(|e| messages.eta(e.low, e.high)).as_deref());
-        let countdown = view.next_attempt_in.filter(|_| view.phase != Phase::Offline);
-        set_text(&self.countdown, countdown.map(|d| messages.countdown(d)).as_deref());
-        set_text(
-            &self.closed,
-            view.closed_message.as_deref().filter(|_| view.phase == Phase::Closed),
-        );
-        set_text(&self.message, view.phase.explains_quota().then(|| messages.message()));
+        set_text(&self.countdown, view.next_attempt_in.map(|d| messages.countdown(d)).as_deref());
+        set_text(&self.closed, view.closed_message.as_deref());
+        set_text(&self.message, view.explains_quota.then(|| messages.message()));
         let updated = view.last_update.map(|t| {
             let (h, m, _) = local_time(t);
             messages.last_update(h, m)
@@ -186,13 +182,11 @@ impl Overlay {
             None => self.progress.set_hidden(true),
         }
 
-        // Only where pressing it can do something: elsewhere the next attempt is automatic, and
-        // a button that stays grey only puzzles. `aria-disabled` rather than `disabled`, so a
-        // focused button keeps the focus when the schedule closes it again.
-        self.retry.set_hidden(view.phase != Phase::GaveUp && !view.retry_enabled);
-        let _ = self
-            .retry
-            .set_attribute("aria-disabled", if view.retry_enabled { "false" } else { "true" });
+        // `aria-disabled` rather than `disabled`, so a focused button keeps the focus when the
+        // schedule closes it again.
+        self.retry.set_hidden(view.retry == RetryButton::Hidden);
+        let enabled = view.retry == RetryButton::Enabled;
+        let _ = self.retry.set_attribute("aria-disabled", if enabled { "false" } else { "true" });
     }
 
     /// Says `text` through the polite live region.
