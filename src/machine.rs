@@ -158,6 +158,40 @@ pub struct Snapshot {
     pub saved_at: Timestamp,
 }
 
+/// Whether the machine is talking to the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Activity {
+    /// Before [`Machine::handle_start`]: nothing is sent (`data-check="submit"` before the first
+    /// submit), though a peer's snapshot is followed.
+    NotStarted,
+    /// Started, no request out: the next waits for `next_at`.
+    Waiting,
+    /// A request is out; its reply is awaited.
+    InFlight,
+}
+
+/// How this page asks the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asking {
+    /// With a fetch ([`Action::Send`]).
+    Fetch,
+    /// By loading the gate's URL as a page ([`Action::Reload`]): this page is the gate's
+    /// refusal, a quota page ([`Machine::handle_start_refused`]).
+    Reload,
+}
+
+/// This tab's part in polling the gate: one poller per browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// It polls: it holds the cross-tab lock or won the election (or is alone).
+    Poller,
+    /// It follows the poller's snapshots ([`Machine::handle_peer`]), and keeps a watchdog.
+    Follower,
+    /// A follower that polls anyway: the poller went quiet past [`LEADER_GRACE`], or the user
+    /// pressed "try again" in this tab. A follower again as soon as a peer's snapshot arrives.
+    StandIn,
+}
+
 /// The waiting-room state machine.
 #[derive(Debug)]
 pub struct Machine {
@@ -173,24 +207,17 @@ pub struct Machine {
     ticket: Option<String>,
     place: Option<Place>,
     last_update: Option<Timestamp>,
-    /// No request before this. `None` until started.
+    /// No request before this. `None` until started, or told by a peer.
     next_at: Option<Timestamp>,
-    in_flight: bool,
     /// When the newest snapshot this tab knows of was taken, its own or a peer's.
     saved_at: Timestamp,
-    started: bool,
-    /// This page is the gate's refusal (a quota page): each attempt is a page load.
-    refusal_page: bool,
-    leader: bool,
-    /// A follower that polls anyway: the poller went quiet past [`LEADER_GRACE`], or the user
-    /// pressed "try again" in this tab. Given up as soon as a peer's snapshot arrives.
-    acting: bool,
+    activity: Activity,
+    asking: Asking,
+    role: Role,
     /// This tab's share of the follower watchdog's jitter.
     watchdog_jitter: Duration,
     online: bool,
-    /// The user tried to log in and the guard held the form: the overlay says why.
-    submit_blocked: bool,
-    /// The overlay went up: it stays up until the user is in.
+    /// The overlay went up (or the user tried to log in): it stays up until the user is in.
     overlay_up: bool,
     /// `data-redirect`: where admission leads when the gate names no page.
     redirect: Option<String>,
@@ -214,17 +241,14 @@ impl Machine {
             place: None,
             last_update: None,
             next_at: None,
-            in_flight: false,
             saved_at: Timestamp::EPOCH,
-            started: false,
-            refusal_page: false,
-            leader: true,
-            acting: false,
+            activity: Activity::NotStarted,
+            asking: Asking::Fetch,
+            role: Role::Poller,
             watchdog_jitter: Duration::from_millis(
                 seed.rotate_left(17) % duration_millis(LEADER_GRACE).max(1),
             ),
             online: true,
-            submit_blocked: false,
             overlay_up: false,
             redirect: config.redirect.clone(),
             actions: VecDeque::new(),
@@ -240,7 +264,7 @@ impl Machine {
     /// fail-open that is old, from the future, or implausible is not honoured; the gate is
     /// asked again, keeping the schedule.
     pub fn handle_start(&mut self, now: Timestamp, restored: Option<Snapshot>) {
-        self.started = true;
+        self.activity = Activity::Waiting;
         match restored {
             Some(snapshot) => self.adopt(now, snapshot),
             None => self.next_at = Some(now),
@@ -269,8 +293,8 @@ impl Machine {
         if let Some(snapshot) = restored {
             self.adopt(now, snapshot);
         }
-        self.started = true;
-        self.refusal_page = true;
+        self.activity = Activity::Waiting;
+        self.asking = Asking::Reload;
         self.status = Status::Throttled;
         self.last_update = Some(now);
         // At least the base delay: full jitter alone could ask again within milliseconds.
@@ -282,7 +306,12 @@ impl Machine {
     /// Tells whether this tab runs the polling loop (holds the cross-tab lock). Followers never
     /// send; they mirror the leader through [`Machine::handle_peer`].
     pub fn handle_role(&mut self, now: Timestamp, leader: bool) {
-        self.leader = leader;
+        self.role = match (leader, self.role) {
+            (true, _) => Role::Poller,
+            // A tab standing in keeps polling until a peer's snapshot says the poller is back.
+            (false, Role::StandIn) => Role::StandIn,
+            (false, _) => Role::Follower,
+        };
         self.maybe_send(now);
     }
 
@@ -295,7 +324,9 @@ impl Machine {
         }
         let was_admitted = matches!(self.status, Status::Admitted { .. });
         // The poller is alive after all (or another follower took over): follow it again.
-        self.acting = false;
+        if self.role == Role::StandIn {
+            self.role = Role::Follower;
+        }
         self.adopt(now, snapshot);
         match &self.status {
             Status::Admitted { pass, .. } if !was_admitted => self.admit(pass.clone(), None),
@@ -307,13 +338,15 @@ impl Machine {
 
     /// The response to the last [`Action::Send`], classified by [`crate::reply::classify`].
     pub fn handle_reply(&mut self, now: Timestamp, reply: Reply) {
-        if !self.in_flight || self.is_final() {
+        let in_flight = self.activity == Activity::InFlight;
+        if in_flight {
+            self.activity = Activity::Waiting;
+        }
+        if !in_flight || self.is_final() {
             // A stale answer (the tab lost the lead, a duplicate), or one that arrives after
             // another tab let the user in: it must not put them back in the queue.
-            self.in_flight = false;
             return;
         }
-        self.in_flight = false;
         match reply {
             Reply::Admitted { pass, pass_expires_in, redirect } => {
                 self.backoff.reset();
@@ -393,12 +426,12 @@ impl Machine {
     /// In a follower, this is the watchdog: the poller persisted nothing since its deadline
     /// passed [`LEADER_GRACE`] ago, so this tab takes over.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        if !self.polls() && self.watchdog_at().is_some_and(|t| now >= t) {
-            self.acting = true;
+        if self.role == Role::Follower && self.watchdog_at().is_some_and(|t| now >= t) {
+            self.role = Role::StandIn;
         }
         if matches!(self.status, Status::Unavailable { .. })
             && self.fail_open_due(now)
-            && !self.in_flight
+            && self.activity != Activity::InFlight
         {
             self.fail_open();
             self.persist(now);
@@ -416,7 +449,7 @@ impl Machine {
             return;
         }
         self.online = online;
-        if online && self.started && !self.is_final() && self.polls() {
+        if online && self.activity != Activity::NotStarted && !self.is_final() && self.polls() {
             // Time offline says nothing about the gate: its fail-open delay starts again.
             if let Status::Unavailable { since, .. } = &mut self.status {
                 *since = now;
@@ -449,7 +482,9 @@ impl Machine {
                 self.backoff.reset();
                 self.status = Status::Throttled;
             }
-            self.acting = true;
+            if self.role == Role::Follower {
+                self.role = Role::StandIn;
+            }
         }
         self.maybe_send(now);
         self.render();
@@ -459,7 +494,7 @@ impl Machine {
     /// even while the first check runs, so that nothing seems broken. With
     /// `data-check="submit"`, call [`Machine::handle_start`] first: this is when it starts.
     pub fn handle_blocked_submit(&mut self, _now: Timestamp) {
-        self.submit_blocked = true;
+        self.overlay_up = true;
         self.render();
     }
 
@@ -472,7 +507,7 @@ impl Machine {
     /// When to call [`Machine::handle_timeout`], if at all.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        if !self.started || self.in_flight || self.is_final() {
+        if self.activity != Activity::Waiting || self.is_final() {
             return None;
         }
         if !self.polls() {
@@ -497,14 +532,14 @@ impl Machine {
         Some(self.next_at?.saturating_add(LEADER_GRACE).saturating_add(self.watchdog_jitter))
     }
 
-    /// Whether this tab sends: it holds the poller role, or took over.
+    /// Whether this tab sends: it holds the poller role, or stands in.
     fn polls(&self) -> bool {
-        self.leader || self.acting
+        self.role != Role::Follower
     }
 
     /// Whether [`Machine::handle_start`] (or [`Machine::handle_start_refused`]) was called.
     pub fn is_started(&self) -> bool {
-        self.started
+        self.activity != Activity::NotStarted
     }
 
     /// The time before which nothing is sent.
@@ -535,14 +570,15 @@ impl Machine {
         };
         // No countdown once polling stopped (having given up, nothing happens by itself), nor
         // offline, where nothing is sent.
-        let polling =
-            self.online && !self.is_final() && self.status != Status::GaveUp && !self.in_flight;
+        let polling = self.online
+            && !self.is_final()
+            && self.status != Status::GaveUp
+            && self.activity != Activity::InFlight;
         let next_attempt_in =
             self.next_at.filter(|_| polling).map(|t| t.saturating_duration_since(now));
         // In any tab: a click in a follower sends from there (see `handle_retry`).
-        let retry_allowed = self.started
+        let retry_allowed = self.activity == Activity::Waiting
             && self.online
-            && !self.in_flight
             && !self.is_final()
             && self.next_at.is_some_and(|t| now >= t);
         View {
@@ -619,10 +655,9 @@ impl Machine {
     }
 
     fn can_send(&self, now: Timestamp) -> bool {
-        self.started
+        self.activity == Activity::Waiting
             && self.polls()
             && self.online
-            && !self.in_flight
             && !self.is_final()
             && self.status != Status::GaveUp
             && self.next_at.is_some_and(|t| now >= t)
@@ -632,8 +667,8 @@ impl Machine {
         if !self.can_send(now) {
             return;
         }
-        self.in_flight = true;
-        if !self.refusal_page {
+        self.activity = Activity::InFlight;
+        if self.asking == Asking::Fetch {
             self.actions
                 .push_back(Action::Send { ticket: self.ticket.clone(), timeout: self.timeout });
         }
@@ -641,7 +676,7 @@ impl Machine {
         // base delay: twenty F5 presses during a check cost one request, not twenty.
         self.schedule(now, self.base_delay, RETRY_JITTER_CAP);
         self.persist(now);
-        if self.refusal_page {
+        if self.asking == Asking::Reload {
             self.actions.push_back(Action::Reload);
         }
     }
@@ -713,16 +748,16 @@ impl Machine {
     /// Asks the driver to show [`Machine::view`], noting that the overlay went up: every
     /// `handle_*` that changes what is shown ends here.
     fn render(&mut self) {
-        self.overlay_up = self.wants_overlay();
+        self.overlay_up |= self.wants_overlay();
         self.actions.push_back(Action::Render);
     }
 
     /// Whether the overlay is up (see [`View::overlay`]).
     fn wants_overlay(&self) -> bool {
         let phase = self.phase();
-        self.started
+        self.is_started()
             && phase != Phase::Admitted
-            && (phase != Phase::Checking || self.overlay_up || self.submit_blocked)
+            && (phase != Phase::Checking || self.overlay_up)
     }
 
     fn fail_open(&mut self) {
