@@ -216,7 +216,7 @@ fn a_hostile_closed_message_is_shown_as_text_never_as_html() {
 
 #[wasm_bindgen_test]
 fn the_snapshot_survives_a_reload_in_local_storage() {
-    let store = Store::new("https://ent.example.fr/waitroom/status");
+    let mut store = Store::new("https://ent.example.fr/waitroom/status");
     let snapshot = Snapshot {
         ticket: Some("t.abc".to_string()),
         next_at: Timestamp::from_millis(1_775_462_460_000),
@@ -274,7 +274,7 @@ fn once_the_loader_marks_a_crash_the_guard_lets_submits_through() {
 async fn the_guard_blocks_submit_until_lifted_and_keeps_what_was_typed() {
     let (form, submitted, _page) = login_form();
     let blocked = Rc::new(RefCell::new(0));
-    let guard = {
+    let mut guard = {
         let blocked = blocked.clone();
         Guard::new(&document(), &document().create_element("script").unwrap(), None, move || {
             *blocked.borrow_mut() += 1
@@ -495,6 +495,47 @@ async fn a_failed_or_timed_out_fetch_is_unavailable() {
         Reflect::set(&window, &"fetch".into(), &original).unwrap();
         script.remove();
     }
+}
+
+/// A host page's handler of `waitroom:state` that submits the form runs while the driver is
+/// still performing the action that sent the event: the submit it causes waits in the queue for
+/// that same pump, which is not entered twice (a second borrow of the widget would trap).
+#[wasm_bindgen_test]
+async fn a_submit_from_a_host_handler_of_our_event_is_queued_for_the_same_pump() {
+    let (form, submitted, _page) = login_form();
+    let gate = "/stub/never-answers-reentrant";
+    let window = web_sys::window().unwrap();
+    window.local_storage().unwrap().unwrap().clear().unwrap();
+    let original = get(&window, "fetch");
+    let stub = Function::new_with_args("", "return () => new Promise(() => {});")
+        .call0(&JsValue::NULL)
+        .unwrap();
+    Reflect::set(&window, &"fetch".into(), &stub).unwrap();
+    let script: HtmlScriptElement = element("script", &[("data-gate", gate)]).unchecked_into();
+    document().body().unwrap().append_child(&script).unwrap();
+    let host_submits = {
+        let form = form.clone();
+        EventListener::new(&script, events::STATE, move |_| {
+            let _ = form.request_submit();
+        })
+    };
+
+    web::start(script.clone());
+    assert_eq!(*submitted.borrow(), 0, "held by the guard");
+    assert!(
+        document().query_selector("waitroom-overlay").unwrap().is_some(),
+        "the held submit was handled: the overlay says why, even while checking"
+    );
+    drop(host_submits);
+
+    let (admitted, _l) = next_event(events::ADMITTED);
+    admit_from_another_tab(gate, "p.7");
+    admitted.await.unwrap();
+    sleep(50).await;
+    assert_eq!(*submitted.borrow(), 1, "and replayed once admitted");
+    Reflect::set(&window, &"fetch".into(), &original).unwrap();
+    form.remove();
+    script.remove();
 }
 
 async fn sleep(ms: i32) {

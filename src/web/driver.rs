@@ -368,28 +368,7 @@ impl Widget {
             return;
         }
         if self.live.as_ref().is_some_and(|live| live.overlay.is_none()) {
-            let help = self.config.help.as_deref().and_then(|help| self.help_link(help));
-            let on_retry = {
-                let driver = driver.clone();
-                move || driver.post(Event::Retry)
-            };
-            let theme = self.config.theme;
-            let overlay = match Overlay::show(
-                &self.document,
-                &self.messages,
-                theme,
-                help.as_deref(),
-                on_retry,
-            ) {
-                Ok(overlay) => overlay,
-                Err(_) => return warn("waitroom: could not show the waiting overlay"),
-            };
-            let driver = driver.clone();
-            let ui_tick = Interval::new(UI_TICK_MS, move || driver.post(Event::Tick));
-            if let Some(live) = &mut self.live {
-                live.overlay = Some(overlay);
-                live.ui_tick = Some(ui_tick);
-            }
+            self.show_overlay(driver);
         }
         let Some(overlay) = self.live.as_ref().and_then(|live| live.overlay.as_ref()) else {
             return;
@@ -397,6 +376,26 @@ impl Widget {
         overlay.render(&view, &self.messages, local_time);
         if let Some(text) = self.announcer.update(now, &view, &self.messages) {
             overlay.announce(&text);
+        }
+    }
+
+    /// Puts the overlay up, with the timer that refreshes it.
+    fn show_overlay(&mut self, driver: &Rc<Driver>) {
+        let help = self.config.help.as_deref().and_then(|help| self.help_link(help));
+        let on_retry = {
+            let driver = driver.clone();
+            move || driver.post(Event::Retry)
+        };
+        let (document, messages, theme) = (&self.document, &self.messages, self.config.theme);
+        let Ok(overlay) = Overlay::show(document, messages, theme, help.as_deref(), on_retry)
+        else {
+            return warn("waitroom: could not show the waiting overlay");
+        };
+        let driver = driver.clone();
+        let ui_tick = Interval::new(UI_TICK_MS, move || driver.post(Event::Tick));
+        if let Some(live) = &mut self.live {
+            live.overlay = Some(overlay);
+            live.ui_tick = Some(ui_tick);
         }
     }
 

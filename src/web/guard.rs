@@ -58,7 +58,7 @@ pub struct Guard {
     on: Rc<Cell<bool>>,
     blocked: Rc<RefCell<Option<Blocked>>>,
     /// Buttons we marked `aria-disabled`, to unmark exactly those.
-    marked: RefCell<Vec<Element>>,
+    marked: Vec<Element>,
     _listener: EventListener,
 }
 
@@ -115,7 +115,7 @@ impl Guard {
             selector,
             on,
             blocked,
-            marked: RefCell::new(Vec::new()),
+            marked: Vec::new(),
             _listener: listener,
         }
     }
@@ -132,26 +132,25 @@ impl Guard {
 
     /// Marks the guarded forms' submit buttons `aria-disabled`, so screen readers say why
     /// nothing happens. Safe to call again when more of the page has loaded.
-    pub fn mark_buttons(&self) {
+    pub fn mark_buttons(&mut self) {
         if !self.is_on() {
             return;
         }
-        let mut marked = self.marked.borrow_mut();
         for form in self.forms() {
             for button in query_all(&form, SUBMIT_BUTTONS) {
                 if !button.has_attribute("aria-disabled") {
                     let _ = button.set_attribute("aria-disabled", "true");
                     let _ = button.set_attribute(DISABLED_MARK, "");
-                    marked.push(button);
+                    self.marked.push(button);
                 }
             }
         }
     }
 
     /// Lets submits through again and returns the last cancelled submit, if any.
-    pub fn lift(&self) -> Option<Blocked> {
+    pub fn lift(&mut self) -> Option<Blocked> {
         self.on.set(false);
-        for button in self.marked.borrow_mut().drain(..) {
+        for button in self.marked.drain(..) {
             let _ = button.remove_attribute("aria-disabled");
             let _ = button.remove_attribute(DISABLED_MARK);
         }

@@ -1,8 +1,6 @@
 //! The snapshot in `localStorage`, one key per gate, so a reload or another tab resumes the
 //! same place and the same schedule.
 
-use std::cell::Cell;
-
 use crate::machine::Snapshot;
 
 /// Prefix of every key; the version lets a later format live beside this one.
@@ -13,13 +11,13 @@ pub const KEY_PREFIX: &str = "waitroom:v1:";
 #[derive(Debug)]
 pub struct Store {
     key: String,
-    warned: Cell<bool>,
+    warned: bool,
 }
 
 impl Store {
     /// The store for the gate at `gate_url` (absolute, so two spellings of one gate share a key).
     pub fn new(gate_url: &str) -> Self {
-        Store { key: [KEY_PREFIX, gate_url].concat(), warned: Cell::new(false) }
+        Store { key: [KEY_PREFIX, gate_url].concat(), warned: false }
     }
 
     /// The storage key.
@@ -29,7 +27,7 @@ impl Store {
 
     /// The stored snapshot; `None` when there is none, or it is unreadable (then it is ignored:
     /// a garbled entry must not keep anyone out).
-    pub fn load(&self) -> Option<Snapshot> {
+    pub fn load(&mut self) -> Option<Snapshot> {
         let storage = self.storage()?;
         match storage.get_item(&self.key) {
             Ok(value) => value.as_deref().and_then(parse),
@@ -41,14 +39,14 @@ impl Store {
     }
 
     /// Stores `snapshot`; other tabs see it through their `storage` event.
-    pub fn save(&self, snapshot: &Snapshot) {
+    pub fn save(&mut self, snapshot: &Snapshot) {
         let Some(storage) = self.storage() else { return };
         if storage.set_item(&self.key, &snapshot.to_json()).is_err() {
             self.warn_once();
         }
     }
 
-    fn storage(&self) -> Option<web_sys::Storage> {
+    fn storage(&mut self) -> Option<web_sys::Storage> {
         // `window.localStorage` itself throws when storage is blocked.
         match super::window().local_storage() {
             Ok(Some(storage)) => Some(storage),
@@ -59,8 +57,8 @@ impl Store {
         }
     }
 
-    fn warn_once(&self) {
-        if !self.warned.replace(true) {
+    fn warn_once(&mut self) {
+        if !std::mem::replace(&mut self.warned, true) {
             super::warn("waitroom: localStorage is unavailable; the place in the queue will not survive a reload");
         }
     }
