@@ -58,27 +58,6 @@ pub fn parse_http_date(value: &str) -> Option<Timestamp> {
     u64::try_from(ms).ok().map(Timestamp::from_millis)
 }
 
-/// Formats an IMF-fixdate (for the gate and tests), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
-/// Milliseconds are truncated.
-pub fn format_http_date(t: Timestamp) -> String {
-    let secs = t.as_millis() / 1000;
-    let days = (secs / 86_400) as i64;
-    let of_day = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    // 1970-01-01 was a Thursday (index 4 with Sunday = 0).
-    let weekday = DAY_NAMES[((days + 4) % 7) as usize];
-    format!(
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
-        &weekday[..3],
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60
-    )
-}
-
 /// The `t` parameter (seconds until the quota resets) of the IETF RateLimit header fields draft,
 /// e.g. `RateLimit: "default";r=0;t=30` → 30 s. Clamped to [`MAX_RETRY_AFTER`].
 ///
@@ -364,7 +343,29 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use proptest::prelude::*;
+
+    /// Formats an IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT` (milliseconds truncated): the
+    /// oracle the parser is checked against. Nothing in the widget or the gate writes HTTP dates.
+    fn format_http_date(t: Timestamp) -> String {
+        let secs = t.as_millis() / 1000;
+        let days = (secs / 86_400) as i64;
+        let of_day = secs % 86_400;
+        let (year, month, day) = civil_from_days(days);
+        // 1970-01-01 was a Thursday (index 4 with Sunday = 0).
+        let weekday = DAY_NAMES[((days + 4) % 7) as usize];
+        format!(
+            "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+            &weekday[..3],
+            day,
+            MONTHS[(month - 1) as usize],
+            year,
+            of_day / 3600,
+            of_day / 60 % 60,
+            of_day % 60
+        )
+    }
 
     /// 1994-11-06T08:49:37Z, the RFC's example date.
     const RFC_EXAMPLE_MS: u64 = 784_111_777_000;
