@@ -9,7 +9,10 @@
 #   (d) waitroom-load: virtual users running the widget's state machine against the gate;
 #   (e) attacks (scripts/attack.sh): a one-address flood of a million requests, a many-address
 #       flood, slow-header and idle-connection floods under `ulimit -n 1024`, a school behind
-#       one NAT. LOADTEST_ATTACKS=0 skips them.
+#       one NAT. LOADTEST_ATTACKS=0 skips them;
+#   (f) the queue in Redis (--store redis://…, Debian's redis-server): status throughput with
+#       1 and 3 gate instances on one Redis, and Redis's memory for LOADTEST_REDIS_TICKETS
+#       waiting tickets. LOADTEST_REDIS=0 skips it.
 #
 # Installs wrk and nginx from Debian when missing. Everything it starts is killed on exit.
 # Knobs (environment): LOADTEST_DURATION (10s), LOADTEST_THREADS (2), LOADTEST_CONNECTIONS (64),
@@ -264,6 +267,107 @@ default_run=$("$LOAD_BIN")
 log "(d) waitroom-load, stampede (2000 users over 5 s, 3000/min)"
 stampede_run=$("$LOAD_BIN" --users 2000 --arrival-window 5 --admit-per-minute 3000)
 
+# (f) The queue in Redis.
+redis_section=""
+if [ "${LOADTEST_REDIS:-1}" != 0 ] && command -v redis-server >/dev/null; then
+  log "(f) the queue in Redis: 1 and 3 instances, memory"
+  rport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$work/redis"
+  # No persistence for the throughput figures (an append-only file synced every second costs
+  # little more; synced at every write, a disk write per poll).
+  redis-server --port "$rport" --bind 127.0.0.1 --dir "$work/redis" --save "" --appendonly no \
+    --logfile "$work/redis/redis.log" &
+  REDIS_PID=$!
+  started+=("$REDIS_PID")
+  for _ in $(seq 50); do
+    redis-cli -p "$rport" ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  STORE="redis://127.0.0.1:$rport/0"
+  # One instance: fresh visitors, then polls with a ticket; gate and Redis CPU counted.
+  start_gate --max-per-address 9000000 --max-queue 9000000 --proof-of-work off --store "$STORE" --room fresh
+  redis_fresh_row=$(bench "1 gate on Redis, fresh visitor" "$GATE_URL/waitroom/status" "$GATE_PID" "$REDIS_PID")
+  stop "$GATE_PID"
+  start_gate --store "$STORE" --room polls
+  reply=""
+  for _ in 1 2 3; do
+    reply=$(curl -s --max-time 5 -D "$work/headers" -H 'Accept: application/json' "$GATE_URL/waitroom/status")
+    rticket=$(json_field ticket <<<"$reply")
+    [ -n "$rticket" ] && break
+  done
+  rcookie=$(sed -n 's/^[Ss]et-[Cc]ookie: \(waitroom_id=[^;]*\).*/\1/p' "$work/headers" | head -n 1)
+  redis_poll_row=$(BENCH_COOKIE=$rcookie bench "1 gate on Redis, poll with a ticket" "$GATE_URL/waitroom/status?ticket=$rticket" "$GATE_PID" "$REDIS_PID")
+  one_pid=$GATE_PID
+  one_url=$GATE_URL
+  # Three instances, one room: three wrk at once (one thread and a third of the connections
+  # each), the same ticket polled on all three; requests/s summed, CPU of the three and Redis.
+  start_gate --store "$STORE" --room polls
+  two_pid=$GATE_PID two_url=$GATE_URL
+  start_gate --store "$STORE" --room polls
+  three_pid=$GATE_PID three_url=$GATE_URL
+  before=$(cpu_ticks "$one_pid" "$two_pid" "$three_pid" "$REDIS_PID")
+  third=$(( (CONNECTIONS + 2) / 3 ))
+  k=0
+  wrks=()
+  for url in "$one_url" "$two_url" "$three_url"; do
+    k=$((k + 1))
+    wrk -t1 -c"$third" -d"$DURATION" --timeout 5s --latency -H 'Accept: application/json' \
+      -H "Cookie: $rcookie" "$url/waitroom/status?ticket=$rticket" >"$work/wrk.three.$k" &
+    wrks+=("$!")
+  done
+  wait "${wrks[@]}" 2>/dev/null || true
+  after=$(cpu_ticks "$one_pid" "$two_pid" "$three_pid" "$REDIS_PID")
+  redis_three_row=$(awk -v ticks=$((after - before)) -v hz="$TICKS_PER_SECOND" '
+    /Requests\/sec:/ { rps += $2 }
+    /^ +99%/ { v = $2; ms = v + 0; if (v ~ /us$/) ms /= 1000; else if (v ~ /[0-9]s$/ && v !~ /ms$/) ms *= 1000; if (ms > p99) p99 = ms }
+    /requests in/ { total += $1 }
+    /Non-2xx or 3xx responses:/ { non2xx += $NF }
+    END { printf "| 3 gates on one Redis, poll with a ticket (3 wrk at once) | %.0f | | %.2fms (worst of 3) | | %d | %d | | %.1f |\n", rps, p99, total, non2xx, ticks * 1e6 / hz / total }
+  ' "$work"/wrk.three.*)
+  stop "$one_pid"; stop "$two_pid"; stop "$three_pid"
+  # Redis memory for REDIS_TICKETS waiting tickets, filled through a gate as in (c).
+  REDIS_TICKETS=${LOADTEST_REDIS_TICKETS:-1000000}
+  redis-cli -p "$rport" flushall >/dev/null
+  mem_before=$(redis-cli -p "$rport" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+  start_gate --max-per-address 9000000 --max-queue 9000000 --proof-of-work off --store "$STORE" --room memory
+  rm -f "$work"/filled.*
+  redis_fill_started=$(date +%s.%N)
+  WRK_LIMIT=$(( (REDIS_TICKETS + THREADS - 1) / THREADS )) WRK_DONE="$work/filled" wrk -t"$THREADS" -c"$CONNECTIONS" -d600s --timeout 5s \
+    -s "$work/stop-after.lua" "$GATE_URL/waitroom/status" >"$work/fill.redis.wrk" &
+  WRK_PID=$!
+  started+=("$WRK_PID")
+  while kill -0 "$WRK_PID" 2>/dev/null; do
+    if [ "$(find "$work" -maxdepth 1 -name 'filled.*' | wc -l)" -ge "$THREADS" ]; then
+      kill -INT "$WRK_PID" 2>/dev/null || true
+      break
+    fi
+    sleep 0.2
+  done
+  wait "$WRK_PID" 2>/dev/null || true
+  forget "$WRK_PID"
+  redis_fill_seconds=$(awk -v a="$redis_fill_started" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+  redis_live=$(curl -s --max-time 5 -H 'Accept: application/json' "$GATE_URL/waitroom/status" | json_field position)
+  mem_after=$(redis-cli -p "$rport" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+  stop "$GATE_PID"
+  stop "$REDIS_PID"
+  redis_per_ticket=$(awk -v a="$mem_before" -v b="$mem_after" -v n="${redis_live:-0}" 'BEGIN {if (n > 0) printf "%.0f", (b - a) / n; else print "?"}')
+  redis_section=$(cat <<EOF2
+
+### (f) The queue in Redis (\`--store redis://…\`, $(redis-server --version | awk '{print $1, $3}'), no persistence)
+
+Same wrk settings; the CPU per request counts the gates and redis-server.
+
+| case | requests/s | p50 | p99 | max | requests | non-2xx | socket errors | server CPU µs/request |
+|---|---|---|---|---|---|---|---|---|
+$redis_fresh_row
+$redis_poll_row
+$redis_three_row
+
+Redis memory (\`used_memory\`) for ${redis_live:-?} waiting tickets (filled through one gate in $redis_fill_seconds s): $(mib $(( (mem_after - mem_before) / 1024 ))) MiB, $redis_per_ticket bytes per ticket.
+EOF2
+)
+fi
+
 attacks=""
 if [ "${LOADTEST_ATTACKS:-1}" != 0 ]; then
   log "(e) attacks"
@@ -300,5 +404,6 @@ $nginx_row
 $default_run
 
 $stampede_run
+$redis_section
 $attacks
 EOF
