@@ -20,7 +20,7 @@
 //!
 //! | key | holds | the queue's |
 //! |---|---|---|
-//! | `waitroom:{R}:q` | hash: rate, bucket (`tokens`, `refilled`), schedule cursor (`sched`, `last`), `expected`, no-show estimate (`mean`, `judg`), next number, counters, the closure | the scalar fields, [`QueueStats`](crate::queue::QueueStats) |
+//! | `waitroom:{R}:q` | hash: rate, bucket (`tokens`, `refilled`), schedule cursor (`sched`, `last`), `expected`, no-show estimate (`mean`, `judg`), next number, counters, the closure, the re-timings (`maps`, `epoch`) | the scalar fields, [`QueueStats`](crate::queue::QueueStats) |
 //! | `…:live` | sorted set of live tickets scored by number: `ZCOUNT` is the position | `order` (Fenwick tree) |
 //! | `…:lane` | sorted set of restored tickets scored by their signed told time | `lane_live` |
 //! | `…:sb` | sorted set of tickets standing by: `ZCOUNT` below a number | `standby_order` |
@@ -40,6 +40,14 @@
 //!
 //! **A status poll is one round trip**: one `EVALSHA` (the script reads and writes only the
 //! keys above). The memory queue's compaction has no counterpart: expiry does it.
+//!
+//! **An operator's change costs O(1).** A lower rate, or a reopening, moves every waiting
+//! ticket's told time and deadlines (`Queue::set_rate`, `Queue::reopen`): the memory queue
+//! rewrites them all at once, which in one script would block Redis, and so every instance, for
+//! seconds (10 s for 100 000 tickets when first written so). The script appends the change to
+//! the room's `maps` instead, and brings each ticket (and its deadlines) up to date when it is
+//! next read, or before one of its deadlines may fall due: the same maps in the same order give
+//! the same times, which the same-decisions test checks across rate changes and closures.
 //!
 //! # Faults
 //!

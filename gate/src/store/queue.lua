@@ -53,7 +53,7 @@ end
 -- The state hash, as numbers (the closure's message stays a string).
 local NUMERIC = { 'apm', 'rate', 'burst', 'tokens', 'refilled', 'sched', 'last', 'expected',
   'mean', 'judg', 'ens', 'grace', 'jitter', 'first', 'next', 'lane_base', 'lane_len', 'live',
-  'admitted', 'dropped', 'issued', 'restored', 'retold', 'max_addr', 'anon' }
+  'admitted', 'dropped', 'issued', 'restored', 'retold', 'max_addr', 'anon', 'epoch' }
 local s = {}
 do
   local raw = redis.call('HGETALL', Q)
@@ -72,8 +72,9 @@ if s.apm == nil then
     refilled = now, sched = now, last = now, expected = 0, mean = 0, judg = 0,
     ens = tonumber(ARGV[7]), grace = tonumber(ARGV[5]), jitter = tonumber(ARGV[6]),
     first = first, next = first, lane_base = first - math.min(RESTORE_LANE, first - 1),
-    lane_len = 0, anon = 0, live = 0, admitted = 0, dropped = 0, issued = 0, restored = 0, retold = 0,
-    max_addr = tonumber(ARGV[9]), c_msg = '', c_since = '', c_until = '', closures = '' }
+    lane_len = 0, anon = 0, epoch = 0, live = 0, admitted = 0, dropped = 0, issued = 0, restored = 0, retold = 0,
+    max_addr = tonumber(ARGV[9]), c_msg = '', c_since = '', c_until = '', closures = '',
+    maps = '' }
   created = true
 end
 
@@ -83,7 +84,7 @@ local function save_state()
     args[#args + 1] = name
     args[#args + 1] = F(s[name])
   end
-  for _, name in ipairs({ 'c_msg', 'c_since', 'c_until', 'closures' }) do
+  for _, name in ipairs({ 'c_msg', 'c_since', 'c_until', 'closures', 'maps' }) do
     args[#args + 1] = name
     args[#args + 1] = s[name] or ''
   end
@@ -94,12 +95,12 @@ end
 -- Ticket records: "t:<seq>" hashes.
 local function rkey(seq) return P .. 't:' .. I(seq) end
 
-local function load(seq)
+local function load_raw(seq)
   local raw = redis.call('HGETALL', rkey(seq))
   if #raw == 0 then return nil end
   local r = {}
   for k = 1, #raw, 2 do r[raw[k]] = raw[k + 1] end
-  for _, name in ipairs({ 'told', 'gen', 'j', 'r', 'e', 'sb', 'le' }) do
+  for _, name in ipairs({ 'told', 'gen', 'j', 'r', 'e', 'sb', 'le', 'ep' }) do
     r[name] = tonumber(r[name])
   end
   r.seq = seq
@@ -111,7 +112,8 @@ local function check_delay() return s.jitter + CHECK_MARGIN end
 local function save(r)
   local k = rkey(r.seq)
   redis.call('HSET', k, 'told', I(r.told), 'gen', I(r.gen), 'st', r.st, 'j', I(r.j),
-    'r', I(r.r), 'e', I(r.e), 'sb', I(r.sb), 'a', r.a or '', 'le', I(r.le or 0))
+    'r', I(r.r), 'e', I(r.e), 'sb', I(r.sb), 'a', r.a or '', 'le', I(r.le or 0),
+    'ep', I(r.ep or s.epoch))
   local ttl
   if r.st == 'L' then
     ttl = math.max(r.told - now, 0) + s.grace + LIVE_MARGIN
@@ -124,6 +126,83 @@ local function save(r)
     ttl = check_delay() + 1000
   end
   redis.call('PEXPIRE', k, math.ceil(ttl))
+end
+
+-- Re-timing without touching every ticket. An operator's change (a lower rate, a reopening)
+-- maps every live told time and deadline through a non-decreasing f with f(t) >= t; the memory
+-- queue does it at once (O(n) under its mutex), which in Redis would block every instance for
+-- seconds. Here the change is appended to the room's list of maps (`maps`, numbered by
+-- `epoch`), and each ticket is brought up to date when it is next read, with its deadlines:
+-- the same maps in the same order, so the same times. A deadline whose ticket is behind is
+-- brought up to date before it may fall due (its time can only move later).
+local map_list = nil
+local function maps()
+  if map_list then return map_list end
+  map_list = {}
+  for item in string.gmatch(s.maps or '', '[^;]+') do
+    local f = {}
+    for field in string.gmatch(item, '[^,]+') do f[#f + 1] = field end
+    if f[1] == 's' then
+      map_list[#map_list + 1] = { kind = 's', shift = tonumber(f[2]), floor = tonumber(f[3]) }
+    else
+      map_list[#map_list + 1] = { kind = 'x', start = tonumber(f[2]), stretch = tonumber(f[3]),
+        horizon = tonumber(f[4]), floor = tonumber(f[5]) }
+    end
+  end
+  return map_list
+end
+
+local function apply_map(m, t)
+  if m.kind == 's' then return t + m.shift end
+  if t > m.start then return math.min(m.start + (t - m.start) * m.stretch, math.max(m.horizon, t)) end
+  return t
+end
+
+local function mapped(m, t) return math.max(math.ceil(apply_map(m, t)), t) end
+
+local function due_member(seq, gen, kind)
+  return pad(seq) .. ':' .. string.format('%010.0f', gen) .. ':' .. kind
+end
+
+-- Brings record r up to the room's epoch; true if it was behind.
+local function freshen(r)
+  local ep = r.ep or 0
+  if ep >= s.epoch then return false end
+  local list = maps()
+  local members = { { due_member(r.seq, 0, CHECK), 0, CHECK } }
+  for g = 0, r.gen do members[#members + 1] = { due_member(r.seq, g, DROP), g, DROP } end
+  for _, m in ipairs(members) do
+    local score = redis.call('ZSCORE', KEY_DUE, m[1])
+    m[4] = score and tonumber(score)
+  end
+  for k = ep + 1, s.epoch do
+    local m = list[k]
+    if r.st == 'L' then r.told = mapped(m, r.told) end
+    for _, d in ipairs(members) do
+      if d[4] then
+        local at = math.max(mapped(m, d[4]), m.floor)
+        if r.st == 'L' and r.gen == d[2] then
+          at = math.max(at, r.told + ((d[3] == CHECK) and check_delay() or s.grace))
+        end
+        d[4] = at
+      end
+    end
+  end
+  for _, d in ipairs(members) do
+    if d[4] then redis.call('ZADD', KEY_DUE, I(d[4]), d[1]) end
+  end
+  r.ep = s.epoch
+  return true
+end
+
+local freshened = false
+local function load(seq)
+  local r = load_raw(seq)
+  if r and freshen(r) then
+    save(r)
+    freshened = true
+  end
+  return r
 end
 
 local function is_lane(seq) return seq < s.first end
@@ -296,10 +375,15 @@ local function housekeep(steps)
   while true do
     local head = redis.call('ZRANGEBYSCORE', KEY_DUE, '-inf', I(now), 'LIMIT', 0, 1)
     if #head == 0 then return false end
-    if done == steps then return true end
-    done = done + 1
-    redis.call('ZREM', KEY_DUE, head[1])
-    fall_due(head[1])
+    -- Its ticket brought up to date first: the deadline may move later (then look again).
+    freshened = false
+    load(tonumber(string.sub(head[1], 1, 17)))
+    if not freshened then
+      if done == steps then return true end
+      done = done + 1
+      redis.call('ZREM', KEY_DUE, head[1])
+      fall_due(head[1])
+    end
   end
 end
 
@@ -408,41 +492,20 @@ local function visit(kind, seq, told, address)
   return newcomer(address)
 end
 
--- Applies f (non-decreasing, f(t) >= t) to every live told time, the schedule and every
--- deadline (then at least `floor`): O(n), for an operator's change, as in the memory queue.
-local function remap_times(f, floor)
-  local function map(t) return math.max(math.ceil(f(t)), t) end
-  local records = {}
-  for _, member in ipairs(redis.call('ZRANGE', KEY_LIVE, 0, -1)) do
-    records[#records + 1] = tonumber(member)
+-- Applies map m (non-decreasing, f(t) >= t; deadlines then at least m.floor) to every live
+-- told time, the schedule and every deadline: the schedule now, the tickets lazily (freshen).
+local function remap_times(m)
+  s.sched = math.max(apply_map(m, s.sched), s.sched)
+  s.last = math.max(apply_map(m, s.last), s.last)
+  local item
+  if m.kind == 's' then
+    item = 's,' .. F(m.shift) .. ',' .. I(m.floor)
+  else
+    item = 'x,' .. F(m.start) .. ',' .. F(m.stretch) .. ',' .. F(m.horizon) .. ',' .. I(m.floor)
   end
-  for k = 0, s.lane_len - 1 do records[#records + 1] = s.lane_base + k end
-  local told_of = {}
-  for _, seq in ipairs(records) do
-    local r = load(seq)
-    if r and r.st == 'L' then
-      -- The lane's order stays that of the told times signed by the earlier instance.
-      r.told = map(r.told)
-      save(r)
-      told_of[seq] = r
-    end
-  end
-  s.sched = math.max(f(s.sched), s.sched)
-  s.last = math.max(f(s.last), s.last)
-  local due = redis.call('ZRANGE', KEY_DUE, 0, -1, 'WITHSCORES')
-  for k = 1, #due, 2 do
-    local member = due[k]
-    local at = math.max(map(tonumber(due[k + 1])), floor)
-    local seq = tonumber(string.sub(member, 1, 17))
-    local gen = tonumber(string.sub(member, 19, 28))
-    local kind = tonumber(string.sub(member, 30))
-    local r = told_of[seq]
-    if r and r.gen == gen then
-      local after = (kind == CHECK) and check_delay() or s.grace
-      at = math.max(at, r.told + after)
-    end
-    redis.call('ZADD', KEY_DUE, I(at), member)
-  end
+  s.maps = ((s.maps or '') == '' and item) or (s.maps .. ';' .. item)
+  s.epoch = s.epoch + 1
+  map_list = nil
 end
 
 local function closure()
@@ -455,7 +518,7 @@ local function reopen(hold_for)
   local since = tonumber(s.c_since)
   local closed_for = math.max(now - since, 0)
   s.refilled = s.refilled + closed_for
-  remap_times(function(t) return t + closed_for end, now + hold_for)
+  remap_times({ kind = 's', shift = closed_for, floor = now + hold_for })
   local list = {}
   for item in string.gmatch(s.closures or '', '[^,]+') do list[#list + 1] = item end
   list[#list + 1] = I(since) .. ':' .. I(now)
@@ -535,10 +598,7 @@ elseif op == 'rate' then
   if stretch > 1 then
     local start = now
     local horizon = start + (s.live + 1) * 60000 / apm
-    remap_times(function(t)
-      if t > start then return math.min(start + (t - start) * stretch, math.max(horizon, t)) end
-      return t
-    end, 0)
+    remap_times({ kind = 'x', start = start, stretch = stretch, horizon = horizon, floor = 0 })
   end
   local from = s.apm
   s.apm, s.burst, s.rate = apm, burst, apm / 60000
