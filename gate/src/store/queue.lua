@@ -377,7 +377,7 @@ local function housekeep(steps)
     if #head == 0 then return false end
     -- Its ticket brought up to date first: the deadline may move later (then look again).
     freshened = false
-    load(tonumber(string.sub(head[1], 1, 17)))
+    if s.epoch > 0 then load(tonumber(string.sub(head[1], 1, 17))) end
     if not freshened then
       if done == steps then return true end
       done = done + 1
