@@ -1,9 +1,12 @@
 //! The browser driver (wasm32 only): thin and boring on purpose.
 //!
 //! It reads the script tag, translates browser events into [`crate::machine::Machine`]
-//! `handle_*` calls and the machine's actions into DOM, fetch, timer and storage calls. Every
-//! decision about *what* to do lives in the core, where it is tested natively. One module per
-//! Web API, as gloo does.
+//! `handle_*` calls and the machine's actions into DOM, fetch, timer and storage calls: every
+//! callback posts an event to one queue, and one pump owns the machine (`driver.rs`). Every
+//! decision about *what* to do lives in the core, where it is tested natively: what the overlay
+//! shows ([`crate::machine::View`]), where admission may lead ([`crate::redirect`]), whether the
+//! page is the gate's refusal ([`crate::reply::is_refusal_page`]). One module per Web API, as
+//! gloo does.
 
 mod driver;
 pub mod events;
