@@ -428,6 +428,18 @@ async fn a_queued_reply_shows_the_overlay_then_admission_lifts_the_guard() {
 
 /// What another tab does when it is admitted: store an admitted snapshot for `gate`.
 fn admit_from_another_tab(gate: &str, pass: &str) {
+    let key = [
+        "waitroom:v1:",
+        &web_sys::Url::new_with_base(gate, &document().base_uri().unwrap().unwrap())
+            .unwrap()
+            .href(),
+    ]
+    .concat();
+    store_admission(&key, pass);
+}
+
+/// A `storage` event that writes an admitted snapshot under `key`.
+fn store_admission(key: &str, pass: &str) {
     let admitted_snapshot = Snapshot {
         ticket: Some("t.1".to_string()),
         next_at: Timestamp::EPOCH,
@@ -439,15 +451,7 @@ fn admit_from_another_tab(gate: &str, pass: &str) {
         saved_at: web::now(),
     };
     let init = web_sys::StorageEventInit::new();
-    init.set_key(Some(
-        &[
-            "waitroom:v1:",
-            &web_sys::Url::new_with_base(gate, &document().base_uri().unwrap().unwrap())
-                .unwrap()
-                .href(),
-        ]
-        .concat(),
-    ));
+    init.set_key(Some(key));
     init.set_new_value(Some(&admitted_snapshot.to_json()));
     let event = web_sys::StorageEvent::new_with_event_init_dict("storage", &init).unwrap();
     web_sys::window().unwrap().dispatch_event(&event).unwrap();
@@ -527,6 +531,13 @@ async fn a_submit_from_a_host_handler_of_our_event_is_queued_for_the_same_pump()
         "the held submit was handled: the overlay says why, even while checking"
     );
     drop(host_submits);
+
+    // Another gate's admission, or another script's key, is not ours.
+    store_admission("waitroom:v1:https://other.example/status", "p.other");
+    store_admission("session", "p.other");
+    sleep(50).await;
+    assert!(document().query_selector("waitroom-overlay").unwrap().is_some(), "still waiting");
+    assert_eq!(*submitted.borrow(), 0, "still held");
 
     let (admitted, _l) = next_event(events::ADMITTED);
     admit_from_another_tab(gate, "p.7");

@@ -31,7 +31,7 @@ use super::tabs::Tabs;
 use super::{error, local_time, now, random_u64, warn};
 use crate::announce::Announcer;
 use crate::config::{Check, Config};
-use crate::machine::{Action, Machine, Snapshot};
+use crate::machine::{Action, Machine};
 use crate::messages::{Language, Messages};
 use crate::redirect::{self, Resolved};
 use crate::reply::{self, Failure};
@@ -47,10 +47,15 @@ enum Event {
     Load,
     /// `online` / `offline`.
     Online(bool),
-    /// `visibilitychange`: whether the page is visible now.
-    Visible(bool),
-    /// Another tab stored a snapshot for this gate.
-    Peer(Snapshot),
+    /// `visibilitychange`.
+    Visibility,
+    /// Another tab (or a script) wrote `value` under `key` in `localStorage`.
+    Storage {
+        /// The key written.
+        key: Option<String>,
+        /// What it holds now.
+        value: Option<String>,
+    },
     /// The tab election made this tab the poller (`true`) or a follower.
     Role(bool),
     /// The guard held back a login.
@@ -155,12 +160,13 @@ impl Driver {
         self.pumping.set(false);
     }
 
-    /// A listener on `target` that posts what `event` makes of each DOM event, if anything.
+    /// A listener on `target` that posts what `event` makes of each DOM event, if anything. A
+    /// plain function, not a closure: one callback type for every listener, in the download.
     fn listen(
         self: &Rc<Self>,
         target: &EventTarget,
         kind: &'static str,
-        event: impl Fn(&web_sys::Event) -> Option<Event> + 'static,
+        event: fn(&web_sys::Event) -> Option<Event>,
     ) -> EventListener {
         let driver = self.clone();
         EventListener::new(target, kind, move |e| {
@@ -225,22 +231,13 @@ impl Widget {
             })
         };
         let store = Store::new(&gate_url);
-        let key = store.key().to_string();
         let listeners = vec![
             driver.listen(&window, "online", |_| Some(Event::Online(true))),
             driver.listen(&window, "offline", |_| Some(Event::Online(false))),
-            {
-                let document2 = document.clone();
-                driver.listen(&document, "visibilitychange", move |_| {
-                    Some(Event::Visible(document2.visibility_state() == VisibilityState::Visible))
-                })
-            },
-            driver.listen(&window, "storage", move |event| {
+            driver.listen(&document, "visibilitychange", |_| Some(Event::Visibility)),
+            driver.listen(&window, "storage", |event| {
                 let event = event.dyn_ref::<StorageEvent>()?;
-                if event.key().as_deref() != Some(&key) {
-                    return None;
-                }
-                event.new_value().as_deref().and_then(storage::parse).map(Event::Peer)
+                Some(Event::Storage { key: event.key(), value: event.new_value() })
             }),
             driver.listen(&document, "DOMContentLoaded", |_| Some(Event::Parsed)),
         ];
@@ -271,8 +268,16 @@ impl Widget {
                 }
             }
             Event::Online(online) => self.machine.handle_online(now, online),
-            Event::Visible(visible) => self.machine.handle_visibility(now, visible),
-            Event::Peer(snapshot) => self.machine.handle_peer(now, snapshot),
+            Event::Visibility => {
+                let visible = self.document.visibility_state() == VisibilityState::Visible;
+                self.machine.handle_visibility(now, visible);
+            }
+            Event::Storage { key, value } => {
+                let ours = key.as_deref() == Some(self.store.key());
+                if let Some(snapshot) = value.as_deref().filter(|_| ours).and_then(storage::parse) {
+                    self.machine.handle_peer(now, snapshot);
+                }
+            }
             Event::Role(leader) => self.machine.handle_role(now, leader),
             Event::Submit => {
                 self.start(driver, now);
