@@ -16,7 +16,9 @@
 //! # Keys
 //!
 //! Every key of room `R` starts with `waitroom:{R}:`: the hash tag `{R}` puts them all in one
-//! Redis Cluster slot, so one script may touch them all.
+//! Redis Cluster slot, so one script may touch them all. The script declares the room's hash
+//! (`KEYS[1]`) and builds the other names from it, all in that key's slot, which Redis Cluster
+//! accepts (not run against a cluster by the tests here).
 //!
 //! | key | holds | the queue's |
 //! |---|---|---|

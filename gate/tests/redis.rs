@@ -305,6 +305,37 @@ async fn same_decisions(
     );
     assert_eq!(shared.standing_by, memory.standing_by());
     assert_eq!(shared.no_show_rate, memory.no_show_rate());
+    // Key expiry bounds memory: every key of the room expires by itself but the sets, whose
+    // entries leave with their tickets, and the per-address counts (one per address holding a
+    // place).
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("waitroom:{{{room}}}:*"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(keys.len() > 100, "{}", keys.len());
+    for key in keys {
+        let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut connection).await.unwrap();
+        let kind = key.rsplit(':').next().unwrap();
+        if matches!(kind, "live" | "lane" | "sb" | "due" | "addr") {
+            assert_eq!(ttl, -1, "{key}");
+        } else {
+            assert!(ttl > 0, "{key} never expires");
+        }
+    }
+    // The live tickets are the main order's and the restored lane's, nothing else.
+    let mut live = 0u64;
+    for set in ["live", "lane"] {
+        let n: u64 = redis::cmd("ZCARD")
+            .arg(format!("waitroom:{{{room}}}:{set}"))
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        live += n;
+    }
+    assert_eq!(live, stats.live);
     stats
 }
 
