@@ -105,7 +105,7 @@ lint: | setup-rust
 	cargo clippy -p waitroom --target wasm32-unknown-unknown --no-default-features --lib --test web --quiet -- -D warnings
 
 # Load test of the gate on loopback (wrk, nginx for comparison, memory, virtual users); about
-# 3 minutes. Results and how to read them: docs/loadtest.md.
+# 3 minutes, 5 more for the Redis part. Results and how to read them: docs/loadtest.md.
 loadtest:
 	bash scripts/loadtest.sh
 
