@@ -123,6 +123,17 @@ mod tests {
     }
 
     #[test]
+    fn a_proof_of_work_is_said_once_with_why_the_wait_pauses() {
+        let mut a = Announcer::new();
+        a.update(at(0), &view(Phase::Throttled, None), &fr());
+        assert_eq!(
+            a.update(at(1), &view(Phase::Verifying, None), &fr()).as_deref(),
+            Some("Votre appareil fait une vérification contre les robots. Cela prend quelques secondes.")
+        );
+        assert_eq!(a.update(at(2), &view(Phase::Verifying, None), &fr()), None, "said once");
+    }
+
+    #[test]
     fn positions_at_the_ends_of_the_range_never_overflow() {
         let mut a = Announcer::new();
         a.update(at(0), &view(Phase::Queued, Some(u64::MAX)), &fr());

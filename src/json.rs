@@ -5,14 +5,13 @@
 //! Why not serde_json: every pupil downloads the widget, and serde's generic code, its error
 //! messages and core's float formatting cost about a fifth of the wasm (see `docs/size.md`).
 //! This module is one non-generic parser into a tiny [`Value`] tree, and the same code runs in
-//! the browser and in the native tests.
+//! the browser and in the native tests (but for turning a number's text into an `f64`, which
+//! the platform does: [`Number::as_f64`]).
 //!
 //! It is strict where serde_json is (RFC 8259 grammar, no trailing characters, no lone
 //! surrogates, no raw control characters in strings, a duplicate key is an error) and never
 //! panics: nesting deeper than [`MAX_DEPTH`], objects wider than [`MAX_MEMBERS`] and numbers
 //! longer than [`MAX_NUMBER_LEN`] are refused, so a hostile body costs bounded work.
-
-mod float;
 
 /// Deepest nesting accepted; neither document nests more than two levels.
 pub const MAX_DEPTH: usize = 32;
@@ -63,8 +62,18 @@ impl<'a> Number<'a> {
 
     /// The nearest `f64` (correctly rounded); `None` when it is too large to be finite, as
     /// serde_json refuses `1e400`. Integers are numbers too.
+    ///
+    /// The platform reads it, the grammar being checked already: ECMAScript's `parseFloat` in
+    /// the browser (correctly rounded by the standard up to 20 significant digits; the gate
+    /// writes at most 17), std's natively. A reader of our own, a big integer behind Clinger's
+    /// fast path, cost every pupil 3 KB of wasm (docs/size.md); `tests/web.rs` checks that the
+    /// browser's gives the same bits on the hard cases below.
     pub fn as_f64(&self) -> Option<f64> {
-        float::parse(self.0)
+        #[cfg(target_arch = "wasm32")]
+        let x = js_sys::parse_float(self.0);
+        #[cfg(not(target_arch = "wasm32"))]
+        let x = self.0.parse::<f64>().ok()?;
+        x.is_finite().then_some(x)
     }
 }
 
@@ -558,26 +567,29 @@ mod tests {
 
     #[test]
     fn floats_are_correctly_rounded() {
-        let cases: [(&str, f64); 12] = [
-            ("0.1", 0.1),
-            ("4.5", 4.5),
-            ("-2", -2.0),
-            ("1e308", 1e308),
-            ("1.7976931348623157e308", f64::MAX),
-            ("2.2250738585072014e-308", f64::MIN_POSITIVE),
-            ("5e-324", 5e-324),
-            ("2.4703282292062328e-324", 5e-324), // just above half the smallest subnormal
-            ("2.4703282292062327e-324", 0.0),    // just below it
-            ("1e-400", 0.0),
-            ("9007199254740993", 9_007_199_254_740_992.0), // a tie, to even
-            ("0.30000000000000004", 0.300_000_000_000_000_04),
-        ];
-        for (text, expected) in cases {
+        for (text, expected) in FLOAT_CASES {
             assert_eq!(number(text).as_f64().map(f64::to_bits), Some(expected.to_bits()), "{text}");
         }
         assert_eq!(number("1e309").as_f64(), None);
         assert_eq!(number("1.7976931348623159e308").as_f64(), None, "rounds to infinity");
     }
+
+    /// Numbers whose nearest `f64` is hard to get right (`tests/web.rs` has the same list for
+    /// the browser's reader).
+    const FLOAT_CASES: [(&str, f64); 12] = [
+        ("0.1", 0.1),
+        ("4.5", 4.5),
+        ("-2", -2.0),
+        ("1e308", 1e308),
+        ("1.7976931348623157e308", f64::MAX),
+        ("2.2250738585072014e-308", f64::MIN_POSITIVE),
+        ("5e-324", 5e-324),
+        ("2.4703282292062328e-324", 5e-324), // just above half the smallest subnormal
+        ("2.4703282292062327e-324", 0.0),    // just below it
+        ("1e-400", 0.0),
+        ("9007199254740993", 9_007_199_254_740_992.0), // a tie, to even
+        ("0.30000000000000004", 0.300_000_000_000_000_04),
+    ];
 
     #[test]
     fn duplicate_keys_trailing_text_and_deep_nesting_are_refused() {

@@ -57,6 +57,19 @@ pub enum Action {
         ticket: Option<String>,
         /// Abort the request after this long and report [`crate::reply::Failure::Timeout`].
         timeout: Duration,
+        /// A solved proof of work to send as `?challenge=…&solution=…`, once.
+        proof: Option<Solution>,
+    },
+    /// Solve the gate's proof of work without blocking the page: find the number `n` in
+    /// `0..=max_number` whose SHA-256 of `challenge` followed by `n` in decimal is `target`,
+    /// and report it with [`Machine::handle_solved`] (`None` if the browser cannot).
+    Solve {
+        /// The prefix to hash.
+        challenge: String,
+        /// The digest to find, 64 lower-case hexadecimal digits.
+        target: String,
+        /// The largest number to try.
+        max_number: u64,
     },
     /// Store this snapshot for the gate (and tell the other tabs).
     Persist(Snapshot),
@@ -80,6 +93,15 @@ pub enum Action {
     /// followed by the browser, as a navigation. The snapshot is persisted first: the next page
     /// resumes from it, and a refusal there counts as one more attempt.
     Reload,
+}
+
+/// A solved proof of work, sent with the next request ([`crate::wire::CHALLENGE_PARAM`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Solution {
+    /// The gate's challenge, as it sent it.
+    pub challenge: String,
+    /// The number found.
+    pub number: u64,
 }
 
 /// Where we are, as the user should understand it.
@@ -168,6 +190,9 @@ enum Activity {
     Waiting,
     /// A request is out; its reply is awaited.
     InFlight,
+    /// The gate's proof of work is being solved ([`Action::Solve`]): no request before it is
+    /// done, and no timer (the solution, or the solver's failure, wakes the machine).
+    Solving,
 }
 
 /// How this page asks the gate.
@@ -221,6 +246,14 @@ pub struct Machine {
     overlay_up: bool,
     /// `data-redirect`: where admission leads when the gate names no page.
     redirect: Option<String>,
+    /// Whether the driver can solve a proof of work ([`Machine::with_solver`]).
+    solver: bool,
+    /// The challenge being solved, while [`Activity::Solving`].
+    challenge: Option<String>,
+    /// Its solution, until the next request carries it.
+    proof: Option<Solution>,
+    /// Solving, or waiting for the gate's answer to the solution: what the overlay says.
+    verifying: bool,
     actions: VecDeque<Action>,
 }
 
@@ -251,8 +284,21 @@ impl Machine {
             online: true,
             overlay_up: false,
             redirect: config.redirect.clone(),
+            solver: false,
+            challenge: None,
+            proof: None,
+            verifying: false,
             actions: VecDeque::new(),
         }
+    }
+
+    /// Whether the driver solves proofs of work ([`Action::Solve`]): the browser has
+    /// `crypto.subtle` (a secure context). Without one, a challenge is waited out with backoff,
+    /// as a throttle. Off by default.
+    #[must_use]
+    pub fn with_solver(mut self, available: bool) -> Self {
+        self.solver = available;
+        self
     }
 
     /// Starts, from what was persisted for this gate, if anything.
@@ -347,6 +393,7 @@ impl Machine {
             // another tab let the user in: it must not put them back in the queue.
             return;
         }
+        self.verifying = false;
         match reply {
             Reply::Admitted { pass, pass_expires_in, redirect } => {
                 self.backoff.reset();
@@ -395,12 +442,19 @@ impl Machine {
                 self.status = Status::Throttled;
                 self.retry_later(now, retry_after);
             }
-            Reply::Challenge { retry_after, .. } => {
-                // Without a solver, a challenge is a gate too busy to give us a place: wait
-                // with backoff, and ask again (the flood may be over by then).
+            Reply::Challenge { challenge, target, max_number, retry_after } => {
+                // No place yet: the schedule is a throttle's, and solving runs while it counts
+                // down (the time spent solving is time waited). Without a solver, the challenge
+                // is waited out with backoff: the flood may be over by the next request.
                 self.last_update = Some(now);
                 self.status = Status::Throttled;
                 self.retry_later(now, Some(retry_after));
+                if self.solver && self.status == Status::Throttled {
+                    self.activity = Activity::Solving;
+                    self.verifying = true;
+                    self.challenge = Some(challenge.clone());
+                    self.actions.push_back(Action::Solve { challenge, target, max_number });
+                }
             }
             Reply::Unavailable(_) => {
                 if self.unavailable(now, false) {
@@ -419,6 +473,27 @@ impl Machine {
         }
         self.persist(now);
         self.render();
+    }
+
+    /// The driver's answer to [`Action::Solve`]: the number found, or `None` when the browser
+    /// could not solve (then it is not asked again on this page, and the challenge is waited
+    /// out with backoff). The solution goes with the next request, at its scheduled time, or at
+    /// once if solving took longer.
+    pub fn handle_solved(&mut self, now: Timestamp, number: Option<u64>) {
+        if self.activity != Activity::Solving {
+            return; // stale: nothing is being solved
+        }
+        self.activity = Activity::Waiting;
+        let challenge = self.challenge.take();
+        match (challenge, number) {
+            (Some(challenge), Some(number)) => self.proof = Some(Solution { challenge, number }),
+            _ => {
+                self.solver = false;
+                self.verifying = false;
+            }
+        }
+        self.render();
+        self.maybe_send(now);
     }
 
     /// A timer armed from [`Machine::poll_timeout`] fired.
@@ -573,7 +648,7 @@ impl Machine {
         let polling = self.online
             && !self.is_final()
             && self.status != Status::GaveUp
-            && self.activity != Activity::InFlight;
+            && !matches!(self.activity, Activity::InFlight | Activity::Solving);
         let next_attempt_in =
             self.next_at.filter(|_| polling).map(|t| t.saturating_duration_since(now));
         // In any tab: a click in a follower sends from there (see `handle_retry`).
@@ -632,6 +707,7 @@ impl Machine {
             _ if !self.online => Phase::Offline,
             Status::Checking => Phase::Checking,
             Status::Queued => Phase::Queued,
+            Status::Throttled if self.verifying => Phase::Verifying,
             Status::Throttled => Phase::Throttled,
             Status::Closed { .. } => Phase::Closed,
             Status::Unavailable { cookies: true, .. } => Phase::CookiesRequired,
@@ -669,8 +745,11 @@ impl Machine {
         }
         self.activity = Activity::InFlight;
         if self.asking == Asking::Fetch {
-            self.actions
-                .push_back(Action::Send { ticket: self.ticket.clone(), timeout: self.timeout });
+            self.actions.push_back(Action::Send {
+                ticket: self.ticket.clone(),
+                timeout: self.timeout,
+                proof: self.proof.take(),
+            });
         }
         // Should the page die with the request in flight, the next page waits at least the
         // base delay: twenty F5 presses during a check cost one request, not twenty.

@@ -187,6 +187,10 @@ impl Messages {
             Phase::Throttled => {
                 ("Le portail est plein pour le moment.", "The portal is full right now.")
             }
+            Phase::Verifying => (
+                "Votre appareil fait une vérification contre les robots. Cela prend quelques secondes.",
+                "Your device is doing a check against robots. It takes a few seconds.",
+            ),
             Phase::Offline => (
                 "Vous n’avez plus internet. Votre place est gardée.",
                 "You are offline. Your place is kept.",
@@ -574,6 +578,7 @@ mod tests {
                 "La page vérifie s’il y a de la place…",
                 "Vous êtes dans la file d’attente.",
                 "Le portail est plein pour le moment.",
+                "Votre appareil fait une vérification contre les robots. Cela prend quelques secondes.",
                 "Vous n’avez plus internet. Votre place est gardée.",
                 "Le portail est fermé pour le moment.",
                 "Le portail ne répond pas pour le moment.",
@@ -589,6 +594,7 @@ mod tests {
                 "Checking if there is room…",
                 "You are in the queue.",
                 "The portal is full right now.",
+                "Your device is doing a check against robots. It takes a few seconds.",
                 "You are offline. Your place is kept.",
                 "The portal is closed for now.",
                 "The portal is not answering right now.",

@@ -117,8 +117,8 @@ pub enum Reply {
     Challenge {
         /// The signed challenge: the prefix to hash, sent back as is.
         challenge: String,
-        /// The SHA-256 to find.
-        target: [u8; 32],
+        /// The SHA-256 to find: 64 lower-case hexadecimal digits.
+        target: String,
         /// The largest number to try.
         max_number: u64,
         /// The gate's instruction: ask again no sooner.
@@ -265,36 +265,22 @@ pub fn from_wire(body: StatusReply, status: u16, header_instruction: Option<Dura
         StatusReply::CookiesRequired(c) => Reply::CookiesRequired {
             retry_after: later_instruction(c.retry_after_ms, header_instruction),
         },
-        StatusReply::Challenge(c) => match hex_digest(&c.target) {
-            Some(target)
-                if !is_success(status)
-                    && is_token(&c.challenge)
-                    && c.max_number <= MAX_CHALLENGE_NUMBER =>
-            {
-                Reply::Challenge {
-                    challenge: c.challenge,
-                    target,
-                    max_number: c.max_number,
-                    retry_after: later_instruction(c.retry_after_ms, header_instruction),
-                }
+        StatusReply::Challenge(c)
+            if !is_success(status)
+                && is_token(&c.challenge)
+                && c.max_number <= MAX_CHALLENGE_NUMBER
+                && c.target.len() == 64
+                && c.target.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+        {
+            Reply::Challenge {
+                challenge: c.challenge,
+                target: c.target,
+                max_number: c.max_number,
+                retry_after: later_instruction(c.retry_after_ms, header_instruction),
             }
-            _ => malformed,
-        },
+        }
+        StatusReply::Challenge(_) => malformed,
     }
-}
-
-/// 64 hexadecimal digits as the 32 bytes of a SHA-256.
-fn hex_digest(hex: &str) -> Option<[u8; 32]> {
-    let digits = hex.as_bytes();
-    if digits.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(digits.chunks(2)) {
-        let nibble = |d: u8| (d as char).to_digit(16);
-        *byte = (nibble(pair[0])? * 16 + nibble(pair[1])?) as u8;
-    }
-    Some(out)
 }
 
 /// The body's instruction (ms), unless the header says to wait longer: a CDN or proxy in front
@@ -343,7 +329,7 @@ mod tests {
             classify(Protocol::Auto, &json(503, &good), NOW),
             Reply::Challenge {
                 challenge: "c1.5.6.180000.AA.BB".into(),
-                target: [0x00, 0xff].repeat(16).try_into().unwrap(),
+                target: target.clone(),
                 max_number: 180_000,
                 retry_after: Duration::from_secs(1),
             }
@@ -358,6 +344,7 @@ mod tests {
             json(200, &good),                          // a challenge is no admission
             json(503, &body("c1.x", &target[1..], 1)), // 63 digits
             json(503, &body("c1.x", &format!("{}g", &target[1..]), 1)), // not hexadecimal
+            json(503, &body("c1.x", &target.to_uppercase(), 1)), // not as the gate writes it
             json(503, &body("c1.x", &target, MAX_CHALLENGE_NUMBER + 1)), // hours of a phone's battery
             json(503, &body("", &target, 1)),
             json(503, &body("c1 x", &target, 1)),

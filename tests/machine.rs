@@ -64,7 +64,11 @@ fn a_fresh_visitor_checks_at_once_without_a_ticket() {
     let mut m = Machine::new(&config(), 1);
     m.handle_start(T0, None);
     let actions = drain(&mut m);
-    assert!(actions.contains(&Action::Send { ticket: None, timeout: Duration::from_secs(10) }));
+    assert!(actions.contains(&Action::Send {
+        ticket: None,
+        timeout: Duration::from_secs(10),
+        proof: None
+    }));
     assert_eq!(m.view(T0).phase, Phase::Checking);
     assert_eq!(m.poll_timeout(), None, "nothing to wait for while the request is in flight");
 }
@@ -103,7 +107,11 @@ fn a_far_back_user_sends_nothing_until_told_and_sees_its_position_count_down() {
     m.handle_timeout(next);
     assert_eq!(
         drain(&mut m)[0],
-        Action::Send { ticket: Some("ticket-120".into()), timeout: Duration::from_secs(10) }
+        Action::Send {
+            ticket: Some("ticket-120".into()),
+            timeout: Duration::from_secs(10),
+            proof: None
+        }
     );
 }
 

@@ -30,6 +30,33 @@ use waitroom::web::{self, events, guard::Guard};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+/// The browser's `parseFloat` behind `Number::as_f64` gives the nearest `f64`, bit for bit, on
+/// the numbers that are hard to get right (the native tests run the same list against std's).
+#[wasm_bindgen_test]
+fn the_browser_reads_json_numbers_to_the_nearest_float() {
+    let cases: [(&str, f64); 12] = [
+        ("0.1", 0.1),
+        ("4.5", 4.5),
+        ("-2", -2.0),
+        ("1e308", 1e308),
+        ("1.7976931348623157e308", f64::MAX),
+        ("2.2250738585072014e-308", f64::MIN_POSITIVE),
+        ("5e-324", 5e-324),
+        ("2.4703282292062328e-324", 5e-324),
+        ("2.4703282292062327e-324", 0.0),
+        ("1e-400", 0.0),
+        ("9007199254740993", 9_007_199_254_740_992.0),
+        ("0.30000000000000004", 0.300_000_000_000_000_04),
+    ];
+    for (text, expected) in cases {
+        let read = waitroom::json::parse(text).and_then(|v| v.as_f64());
+        assert_eq!(read.map(f64::to_bits), Some(expected.to_bits()), "{text}");
+    }
+    for too_large in ["1e309", "1.7976931348623159e308"] {
+        assert_eq!(waitroom::json::parse(too_large).and_then(|v| v.as_f64()), None, "{too_large}");
+    }
+}
+
 fn document() -> Document {
     web_sys::window().unwrap().document().unwrap()
 }
@@ -335,7 +362,7 @@ async fn a_tag_without_data_gate_stays_out_of_the_way() {
     let script: HtmlScriptElement = element("script", &[("data-guard", "form")]).unchecked_into();
     document().body().unwrap().append_child(&script).unwrap();
     let (error, _l) = next_event(events::ERROR);
-    web::start(script.clone());
+    web::start(script.clone(), None);
     assert_eq!(get(&error.await.unwrap(), "reason").as_string().as_deref(), Some("config"));
     form.request_submit().unwrap();
     assert_eq!(*submitted.borrow(), 1, "no guard without a gate");
@@ -387,7 +414,7 @@ async fn a_queued_reply_shows_the_overlay_then_admission_lifts_the_guard() {
     document().body().unwrap().append_child(&script).unwrap();
 
     let (state, _l) = next_event(events::STATE);
-    web::start(script.clone());
+    web::start(script.clone(), None);
     let first = state.await.unwrap();
     assert_eq!(get(&first, "phase").as_string().as_deref(), Some("checking"));
     assert!(
@@ -482,7 +509,7 @@ async fn a_failed_or_timed_out_fetch_is_unavailable() {
         document().body().unwrap().append_child(&script).unwrap();
 
         let (state, _l) = next_event(events::STATE);
-        web::start(script.clone());
+        web::start(script.clone(), None);
         assert_eq!(get(&state.await.unwrap(), "phase").as_string().as_deref(), Some("checking"));
         let (state, _l) = next_event(events::STATE);
         assert_eq!(
@@ -524,7 +551,7 @@ async fn a_submit_from_a_host_handler_of_our_event_is_queued_for_the_same_pump()
         })
     };
 
-    web::start(script.clone());
+    web::start(script.clone(), None);
     assert_eq!(*submitted.borrow(), 0, "held by the guard");
     assert!(
         document().query_selector("waitroom-overlay").unwrap().is_some(),

@@ -192,6 +192,63 @@ fn a_queue_that_is_merely_long_asks_nobody() {
     assert!(is_place(&newcomer(&state, at(&clock), 3, None)), "a newcomer is not asked either");
 }
 
+/// The widget's own state machine against the flooded gate, in virtual time: with a solver
+/// it is asked, solves (taking 2 s), and is queued with one extra request; without one it
+/// waits with backoff and is queued once the flood has passed.
+#[test]
+fn the_widgets_machine_solves_its_way_into_the_queue_and_without_a_solver_waits_out_the_flood() {
+    use waitroom::config::Config;
+    use waitroom::machine::{Action, Machine, Status};
+
+    let run = |solver: bool| {
+        let (state, clock) = gate(60.0, floor(10));
+        flood(&state, at(&clock), 700);
+        let mut m = Machine::new(&Config::for_gate(STATUS_PATH), 5).with_solver(solver);
+        let mut now = at(&clock);
+        m.handle_start(now, None);
+        let mut requests = 0;
+        let mut queued_at = None;
+        while now.as_millis() < T0 + 600_000 && queued_at.is_none() {
+            while let Some(action) = m.poll_action() {
+                match action {
+                    Action::Send { ticket, proof, .. } => {
+                        requests += 1;
+                        let number = proof.as_ref().map(|p| p.number.to_string());
+                        let proof = proof
+                            .as_ref()
+                            .zip(number.as_deref())
+                            .map(|(p, n)| Proof { challenge: &p.challenge, solution: n });
+                        let answer = state.answer_with_proof(now, ticket.as_deref(), proof, None);
+                        m.handle_reply(now, answer.into_reply());
+                        if *m.status() == Status::Queued {
+                            queued_at.get_or_insert(now.as_millis() - T0);
+                        }
+                    }
+                    Action::Solve { challenge, target, max_number } => {
+                        let found = proof_of_work::solve(&challenge, &target, max_number);
+                        now = now.saturating_add(std::time::Duration::from_secs(2));
+                        m.handle_solved(now, found);
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(next) = m.poll_timeout() {
+                now = now.max(next);
+                m.handle_timeout(now);
+            }
+        }
+        (queued_at.is_some(), requests, queued_at.unwrap_or(u64::MAX))
+    };
+    let (queued, requests, took_ms) = run(true);
+    assert!(queued);
+    assert_eq!(requests, 2, "the one that was challenged, the one with the solution");
+    assert!((2_000..3_000).contains(&took_ms), "queued {took_ms} ms after arriving");
+    let (queued, requests, took_ms) = run(false);
+    assert!(queued, "once the flood has left the last minute");
+    assert!(took_ms >= 60_000, "{took_ms} ms");
+    assert!(requests < 12, "{requests} requests: backoff, not hammering");
+}
+
 /// Over HTTP, with real cookies: the pupil's browser is challenged during a flood, solves,
 /// and queues; the same solution replayed, or carried to another browser, buys nothing; the
 /// metrics say so.

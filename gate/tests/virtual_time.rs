@@ -161,6 +161,9 @@ impl World {
                 }
                 Action::FailOpen => panic!("user {user} failed open against a working gate"),
                 Action::Reload => panic!("user {user} reloaded: no quota page here"),
+                Action::Solve { .. } => {
+                    panic!("user {user} asked to solve: 300 users are no flood")
+                }
                 Action::Persist(_) | Action::Render => {}
             }
         }

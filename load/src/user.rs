@@ -96,15 +96,16 @@ async fn drive(target: &Target, clock: Clock, seed: u64, outcome: &mut UserOutco
     loop {
         while let Some(action) = machine.poll_action() {
             match action {
-                Action::Send { ticket, timeout } => {
+                Action::Send { ticket, timeout, .. } => {
                     let reply =
                         send(target, clock, ticket.as_deref(), timeout, &mut cookie, outcome).await;
                     machine.handle_reply(clock.now(), reply);
                 }
                 Action::Admit { .. } => outcome.admitted_at = Some(clock.elapsed()),
                 Action::FailOpen => outcome.failed_open = true,
-                // Only a quota page reloads itself; the load test starts none.
-                Action::Persist(_) | Action::Render | Action::Reload => {}
+                // Only a quota page reloads itself; the load test starts none. Its users have
+                // no solver: a challenge is waited out with backoff, never solved.
+                Action::Persist(_) | Action::Render | Action::Reload | Action::Solve { .. } => {}
             }
         }
         if outcome.admitted_at.is_some() || outcome.failed_open {

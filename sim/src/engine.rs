@@ -463,8 +463,9 @@ impl Sim<'_> {
                         "neither server ever fails: a widget failing open is a simulator bug"
                     )
                 }
-                // Only a quota page reloads itself, and the simulator starts none.
-                Action::Persist(_) | Action::Render | Action::Reload => {}
+                // Only a quota page reloads itself, and the simulator starts none; its
+                // machines have no solver, and its gate asks no proof of work.
+                Action::Persist(_) | Action::Render | Action::Reload | Action::Solve { .. } => {}
             }
         }
         let m = self.machines();

@@ -15,6 +15,8 @@ pub enum Phase {
     Queued,
     /// Told to come back later (429/503 without a queue place).
     Throttled,
+    /// Solving the gate's proof of work before it gives a place (the gate is being flooded).
+    Verifying,
     /// The browser is offline.
     Offline,
     /// The portal is closed (maintenance).
@@ -33,7 +35,10 @@ impl Phase {
     /// Whether the quota message explains this phase: while waiting for a turn, yes; when the
     /// portal is closed, unreachable, or the user is in, it would mislead.
     pub fn explains_quota(self) -> bool {
-        matches!(self, Phase::Checking | Phase::Queued | Phase::Throttled | Phase::Offline)
+        matches!(
+            self,
+            Phase::Checking | Phase::Queued | Phase::Throttled | Phase::Verifying | Phase::Offline
+        )
     }
 
     /// Whether the page works on its own in this phase (a check, a queue, a retry on its
@@ -52,10 +57,11 @@ impl Phase {
     }
 
     /// Every phase, in the order above.
-    pub const ALL: [Phase; 9] = [
+    pub const ALL: [Phase; 10] = [
         Phase::Checking,
         Phase::Queued,
         Phase::Throttled,
+        Phase::Verifying,
         Phase::Offline,
         Phase::Closed,
         Phase::Unavailable,

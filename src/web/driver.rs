@@ -16,7 +16,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use gloo_timers::callback::{Interval, Timeout};
-use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
     Document, EventTarget, HtmlScriptElement, StorageEvent, Url, VisibilityState, Window,
 };
@@ -70,6 +71,8 @@ enum Event {
     Fetched(Result<Fetched, Failure>),
     /// `DOMContentLoaded`: forms below the script tag exist now.
     Parsed,
+    /// The loader's search for an [`Action::Solve`] ended: the number, or `None`.
+    Solved(Option<u64>),
 }
 
 /// The queue and its one pump, shared by every callback.
@@ -87,7 +90,7 @@ pub(super) struct Driver {
 
 impl Driver {
     /// Reads the tag, and starts unless the configuration is unusable.
-    pub(super) fn start(script: HtmlScriptElement) {
+    pub(super) fn start(script: HtmlScriptElement, solver: Option<js_sys::Function>) {
         let attributes = super::attributes(&script);
         let parsed =
             Config::from_attributes(attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -122,7 +125,7 @@ impl Driver {
             pumping: Cell::new(false),
             widget: RefCell::new(None),
         });
-        let widget = Widget::new(&driver, config, gate_url, window, document, script);
+        let widget = Widget::new(&driver, config, gate_url, window, document, script, solver);
         *driver.widget.borrow_mut() = Some(widget);
         driver.post(Event::Load);
     }
@@ -195,6 +198,9 @@ struct Widget {
     state: Option<State>,
     /// `None` once stopped.
     live: Option<Live>,
+    /// The loader's proof-of-work search (`www/waitroom.js`), when the browser has
+    /// `crypto.subtle`.
+    solver: Option<js_sys::Function>,
 }
 
 /// The handles that keep a running widget going, dropped in one go by [`Widget::stop`].
@@ -220,6 +226,7 @@ impl Widget {
         window: Window,
         document: Document,
         script: HtmlScriptElement,
+        solver: Option<js_sys::Function>,
     ) -> Widget {
         let page_lang = document.document_element().and_then(|e| e.get_attribute("lang"));
         let lang = Language::resolve(config.lang, page_lang.as_deref());
@@ -242,7 +249,7 @@ impl Widget {
             driver.listen(&document, "DOMContentLoaded", |_| Some(Event::Parsed)),
         ];
         Widget {
-            machine: Machine::new(&config, random_u64()),
+            machine: Machine::new(&config, random_u64()).with_solver(solver.is_some()),
             store,
             config,
             messages,
@@ -254,6 +261,7 @@ impl Widget {
             announcer: Announcer::new(),
             state: None,
             live: Some(Live { _listeners: listeners, ..Live::default() }),
+            solver,
         }
     }
 
@@ -292,6 +300,7 @@ impl Widget {
                 self.machine.handle_timeout(now);
             }
             Event::Tick => self.render(driver, now),
+            Event::Solved(number) => self.machine.handle_solved(now, number),
             Event::Fetched(outcome) => {
                 let reply = match &outcome {
                     Ok(fetched) => {
@@ -342,8 +351,8 @@ impl Widget {
 
     fn perform(&mut self, driver: &Rc<Driver>, action: Action) {
         match action {
-            Action::Send { ticket, timeout } => {
-                let url = fetch::gate_url(&self.gate_url, ticket.as_deref());
+            Action::Send { ticket, timeout, proof } => {
+                let url = fetch::gate_url(&self.gate_url, ticket.as_deref(), proof.as_ref());
                 let driver = driver.clone();
                 fetch::get(
                     &url,
@@ -357,6 +366,23 @@ impl Widget {
             Action::FailOpen => self.fail_open(),
             Action::Reload => {
                 let _ = self.window.location().replace(&self.gate_url);
+            }
+            Action::Solve { challenge, target, max_number } => {
+                let Some(solver) = &self.solver else { return };
+                // The loader's search: a promise per batch of digests, never a blocked page.
+                let max = JsValue::from_f64(max_number as f64);
+                let started = solver.call3(&JsValue::NULL, &challenge.into(), &target.into(), &max);
+                let driver = driver.clone();
+                let done = move |value: JsValue| {
+                    let number = value.as_f64().filter(|n| *n >= 0.0).map(|n| n as u64);
+                    driver.post(Event::Solved(number));
+                };
+                match started {
+                    Ok(promise) => {
+                        fetch::on_settled(promise.unchecked_ref(), Closure::once_into_js(done))
+                    }
+                    Err(_) => done(JsValue::UNDEFINED),
+                }
             }
         }
     }

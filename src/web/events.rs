@@ -72,6 +72,7 @@ pub fn phase_name(phase: Phase) -> &'static str {
         Phase::Checking => "checking",
         Phase::Queued => "queued",
         Phase::Throttled => "throttled",
+        Phase::Verifying => "verifying",
         Phase::Offline => "offline",
         Phase::Closed => "closed",
         Phase::Unavailable => "unavailable",

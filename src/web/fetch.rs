@@ -11,9 +11,10 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortController, Headers, RequestCredentials, RequestInit, RequestRedirect, Url};
 
+use crate::machine::Solution;
 use crate::reply::{self, Failure};
 use crate::time::duration_millis;
-use crate::wire::TICKET_PARAM;
+use crate::wire::{CHALLENGE_PARAM, SOLUTION_PARAM, TICKET_PARAM};
 
 /// Longest body kept: native replies are a few hundred bytes, a proxy's error page can be huge.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -34,7 +35,7 @@ extern "C" {
 }
 
 /// Runs `f` once `promise` settles, with its value or its rejection reason.
-fn on_settled(promise: &Promise, f: JsValue) {
+pub(super) fn on_settled(promise: &Promise, f: JsValue) {
     promise.unchecked_ref::<Settling>().settle(&f, &f);
 }
 
@@ -66,15 +67,19 @@ impl Fetched {
     }
 }
 
-/// `gate` (absolute) with `?ticket=` set, so a cross-origin poll stays a CORS simple request.
-pub fn gate_url(gate: &str, ticket: Option<&str>) -> String {
-    match (Url::new(gate), ticket) {
-        (Ok(url), Some(ticket)) => {
-            url.search_params().set(TICKET_PARAM, ticket);
-            url.href()
-        }
-        _ => gate.to_string(),
+/// `gate` (absolute) with `?ticket=` and the proof of work set, so a cross-origin poll stays a
+/// CORS simple request.
+pub fn gate_url(gate: &str, ticket: Option<&str>, proof: Option<&Solution>) -> String {
+    let Ok(url) = Url::new(gate) else { return gate.to_string() };
+    let params = url.search_params();
+    if let Some(ticket) = ticket {
+        params.set(TICKET_PARAM, ticket);
     }
+    if let Some(proof) = proof {
+        params.set(CHALLENGE_PARAM, &proof.challenge);
+        params.set(SOLUTION_PARAM, &crate::text::decimal(proof.number));
+    }
+    url.href()
 }
 
 /// Sends `GET url`, aborting after `timeout`, and calls `done` with the outcome.

@@ -22,13 +22,15 @@ use web_sys::{Element, HtmlScriptElement, Window};
 
 use crate::time::Timestamp;
 
-/// Starts the widget for `script`, the `<script>` tag that loaded it (the loader passes it).
+/// Starts the widget for `script`, the `<script>` tag that loaded it (the loader passes it),
+/// with the loader's proof-of-work `solver` when the browser has `crypto.subtle`:
+/// `solver(challenge, target, max_number)` resolves to the number found, or `-1`.
 ///
 /// A configuration error is logged and the widget stays out of the way; warnings are logged
 /// one per bad attribute.
 #[wasm_bindgen]
-pub fn start(script: HtmlScriptElement) {
-    driver::Driver::start(script);
+pub fn start(script: HtmlScriptElement, solver: Option<js_sys::Function>) {
+    driver::Driver::start(script, solver);
 }
 
 #[wasm_bindgen]

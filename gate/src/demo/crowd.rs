@@ -115,8 +115,9 @@ async fn user(state: Arc<GateState>, seed: u64, gives_up_after: Option<Duration>
                     machine.handle_reply(now, answer.into_reply());
                 }
                 Action::Admit { .. } | Action::FailOpen => return,
-                // Only a quota page reloads itself; the demo crowd starts none.
-                Action::Persist(_) | Action::Render | Action::Reload => {}
+                // Only a quota page reloads itself; the demo crowd starts none. It has no
+                // solver either (the demo's crowd is no flood): it is never asked to solve.
+                Action::Persist(_) | Action::Render | Action::Reload | Action::Solve { .. } => {}
             }
         }
         let Some(at) = machine.poll_timeout() else {
