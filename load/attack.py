@@ -13,15 +13,24 @@
       N pupils behind one address join (GET /waitroom/status without a ticket), evenly over
       S seconds, each on its own connection. Prints how many were admitted, queued or refused.
 
+  attack.py solve --port P --places N
+      A bot that pays: N times, asks for a place from another IPv6 /64 (the gate must trust
+      X-Forwarded-For), solves the proof of work it is given with Python's hashlib SHA-256 on
+      one core, and sends the solution with the cookie it was challenged with. Prints the
+      median and p90 seconds of solving per place, the hashes a second, and how many solutions
+      bought a place.
+
 Only 127.0.0.0/8 is accepted as a target or a source.
 """
 
 import argparse
 import asyncio
+import hashlib
 import ipaddress
 import json
 import sys
 import time
+import urllib.parse
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 
@@ -150,10 +159,51 @@ async def school(args):
     print(json.dumps(counts))
 
 
+async def solve(args):
+    """Challenge, solve, answer: what a place costs a bot that does the work."""
+    seconds, hashes, bought = [], 0, 0
+
+    async def get(path, headers):
+        reader, writer = await asyncio.open_connection(args.host, args.port)
+        try:
+            lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: gate\r\nAccept: application/json\r\n{lines}"
+                         "Connection: close\r\n\r\n".encode())
+            await writer.drain()
+            data = await asyncio.wait_for(reader.read(), 5)
+        finally:
+            writer.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        cookies = [line.split(b":", 1)[1].strip().split(b";")[0].decode()
+                   for line in head.split(b"\r\n") if line.lower().startswith(b"set-cookie:")]
+        return json.loads(body), cookies
+
+    for k in range(args.places):
+        forwarded = {"X-Forwarded-For": f"2001:db8:{k:x}::1"}
+        reply, cookies = await get("/waitroom/status", forwarded)
+        if reply.get("state") != "challenge":
+            continue
+        prefix, target = reply["challenge"].encode(), reply["target"]
+        t = time.monotonic()
+        n = next(n for n in range(reply["max_number"] + 1)
+                 if hashlib.sha256(prefix + str(n).encode()).hexdigest() == target)
+        seconds.append(time.monotonic() - t)
+        hashes += n + 1
+        query = urllib.parse.urlencode({"challenge": reply["challenge"], "solution": n})
+        answer, _ = await get(f"/waitroom/status?{query}", {**forwarded, "Cookie": "; ".join(cookies)})
+        bought += answer.get("state") in ("queued", "admitted")
+    seconds.sort()
+    print(json.dumps({"places": args.places, "challenged": len(seconds), "bought": bought,
+                      "median_s": round(percentile(seconds, 50), 3) if seconds else None,
+                      "p90_s": round(percentile(seconds, 90), 3) if seconds else None,
+                      "hashes_per_s": round(hashes / sum(seconds)) if seconds else None},
+                     separators=(",", ":")))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("hold", "probe", "school"):
+    for name in ("hold", "probe", "school", "solve"):
         p = sub.add_parser(name)
         p.add_argument("--host", default="127.0.0.1", type=loopback)
         p.add_argument("--port", type=int, required=True)
@@ -166,10 +216,13 @@ def main():
     sub.choices["probe"].add_argument("--interval", type=float, default=0.05)
     sub.choices["school"].add_argument("--joins", type=int, default=2000)
     sub.choices["school"].add_argument("--seconds", type=float, default=120)
+    sub.choices["solve"].add_argument("--places", type=int, default=20)
     args = parser.parse_args()
     if getattr(args, "connections", 0) > 5000 or getattr(args, "seconds", 0) > 300:
         sys.exit("attack.py: at most 5000 connections and 300 seconds")
-    asyncio.run({"hold": hold, "probe": probe, "school": school}[args.command](args))
+    if getattr(args, "places", 0) > 1000:
+        sys.exit("attack.py: at most 1000 places")
+    asyncio.run({"hold": hold, "probe": probe, "school": school, "solve": solve}[args.command](args))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@
 #   (e1) one address sends 1 000 000 fresh requests (wrk): where does a pupil from another
 #        address (127.0.0.2) land, and what does the gate's memory do during and after;
 #   (e2) many addresses (a distinct IPv6 /64 per request, through the trusted proxy header):
-#        requests per second the gate sustains, places taken, memory;
+#        requests per second the gate sustains, places taken, memory; without proof of work,
+#        then with it (the default, auto): the same, the challenges and the difficulty, and
+#        what a place costs a bot that solves (load/attack.py solve);
 #   (e3) 2 000 slow-header connections (slowloris), gate under `ulimit -n 1024`: a real
 #        client's latency;
 #   (e4) 2 000 idle keep-alive connections, same limit: a real client's latency;
@@ -146,6 +148,23 @@ many_live=$(live)
 many_rss=$(rss_kib "$GATE_PID")
 stop "$GATE_PID"
 
+# (e2, proof of work) The same flood against the default gate: --proof-of-work auto.
+log "(e2) many addresses with proof of work, ${SECONDS_E2} s"
+start_gate --client-address-header X-Forwarded-For
+wrk -t2 -c64 -d"${SECONDS_E2}s" --timeout 5s --latency -s "$work/many.lua" \
+  "$GATE_URL/waitroom/status" >"$work/pow.wrk"
+pow_rps=$(awk '/Requests\/sec:/ {printf "%.0f", $2}' "$work/pow.wrk")
+pow_p99=$(awk '/^ +99%/ {print $2}' "$work/pow.wrk")
+pow_requests=$(awk '/requests in/ {print $1}' "$work/pow.wrk")
+pow_live=$(live)
+pow_rss=$(rss_kib "$GATE_PID")
+metric() { curl -s --max-time 5 "$GATE_URL/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+pow_challenged=$(metric 'waitroom_requests_total{outcome="challenged"}')
+pow_difficulty=$(metric waitroom_pow_difficulty)
+# Within the flood's minute: what a place costs a bot that solves, on one core.
+bot=$($ATTACK solve --port "$GATE_PORT" --places 20)
+stop "$GATE_PID"
+
 # (e3, e4) Slow-header and idle floods under a 1 024-descriptor limit.
 connection_flood() {
   local mode=$1
@@ -200,6 +219,13 @@ Gate: native profile, \`--admit-per-minute $RATE\` (default burst, \`--max-queue
 
 **(e2) Many addresses** (a distinct IPv6 /64 per request through \`--client-address-header X-Forwarded-For\`, wrk \`-t2 -c64 -d${SECONDS_E2}s\`, no proof of work):
 $many_rps requests/s sustained, p99 $many_p99, $many_requests requests, $many_live places taken, gate memory $(mib "$many_rss") MiB.
+
+**(e2) The same flood with proof of work** (\`--proof-of-work auto\`, the default): $pow_rps requests/s
+sustained, p99 $pow_p99, $pow_requests requests, $pow_challenged of them answered with a challenge,
+$pow_live places taken (those before the flood was seen), difficulty $pow_difficulty at the end, gate memory $(mib "$pow_rss") MiB.
+A bot that does the work (\`load/attack.py solve\`, Python's hashlib on one core, 20 places while
+the flood's minute lasts): $(field "$bot" median_s) s of solving per place (median; p90 $(field "$bot" p90_s) s),
+$(field "$bot" hashes_per_s) hashes a second, $(field "$bot" bought) of $(field "$bot" challenged) solutions bought a place.
 
 **(e3, e4) Connection floods**, gate under \`ulimit -n 1024\` (so \`--max-connections\` 960),
 $CONNECTIONS attacking connections held for 25 s and reopened when closed; a real client from
