@@ -28,6 +28,9 @@ pub struct Announcer {
     phase: Option<Phase>,
     /// The position last spoken and when.
     spoken: Option<(u64, Timestamp)>,
+    /// Admitted: the pass's time left at the last view, and whether its warning was spoken.
+    pass_left: Option<Duration>,
+    warned: bool,
 }
 
 impl Announcer {
@@ -41,14 +44,29 @@ impl Announcer {
         let ahead = view.ahead.map(|n| messages.ahead(n));
         let eta = view.eta.as_ref().map(|e| messages.eta(e.low, e.high));
         let place = [ahead.as_deref(), eta.as_deref()];
+        let renewed = self.pass_left.zip(view.pass_left).is_some_and(|(was, now)| now > was);
+        self.pass_left = view.pass_left;
+        if renewed {
+            // Extended: the new time is said at once, and a new warning will come.
+            self.warned = false;
+            return Some(messages.status(view));
+        }
+        if view.pass_warning && !self.warned && self.phase == Some(Phase::Admitted) {
+            self.warned = true;
+            return Some(messages.pass_warning().to_string());
+        }
         if self.phase != Some(view.phase) {
             self.phase = Some(view.phase);
             self.spoken = view.position.map(|p| (p, now));
-            let heading = Some(messages.heading(view.phase));
+            let status = messages.status(view);
+            let heading = Some(status.as_str());
+            // A notice that first appears to warn (the user was let in at once) says why.
+            self.warned = view.pass_warning;
+            let warning = view.pass_warning.then(|| messages.pass_warning());
             let lines = match view.phase {
                 Phase::Queued => [heading, place[0], place[1]],
                 Phase::Closed => [heading, view.closed_message.as_deref(), None],
-                _ => [heading, None, None],
+                _ => [heading, warning, None],
             };
             return Some(spoken(lines.into_iter().flatten()));
         }
@@ -105,6 +123,10 @@ mod tests {
             explains_quota: phase.explains_quota(),
             retry: RetryButton::Hidden,
             overlay: true,
+            retry_in: None,
+            pass_left: None,
+            pass_warning: false,
+            failed_open: false,
         }
     }
 
@@ -248,6 +270,25 @@ mod tests {
     }
 
     #[test]
+    fn admission_says_how_long_the_pass_lasts_and_fail_open_says_what_it_means() {
+        let mut a = Announcer::new();
+        a.update(T0, &view(Phase::Queued, Some(2)), &fr());
+        let admitted =
+            View { pass_left: Some(Duration::from_secs(300)), ..view(Phase::Admitted, None) };
+        assert_eq!(
+            a.update(at(1), &admitted, &fr()).as_deref(),
+            Some("C’est votre tour\u{202f}! Vous avez 5\u{a0}minutes pour vous connecter.")
+        );
+        let mut a = Announcer::new();
+        a.update(T0, &view(Phase::Unavailable, None), &fr());
+        let failed_open = View { failed_open: true, ..view(Phase::Admitted, None) };
+        assert_eq!(
+            a.update(at(1), &failed_open, &fr()).as_deref(),
+            Some("La file d’attente ne répond pas. Vous pouvez essayer de vous connecter.")
+        );
+    }
+
+    #[test]
     fn what_is_spoken_is_what_is_shown_for_every_phase_and_place() {
         let m = fr();
         for phase in Phase::ALL {
@@ -265,5 +306,30 @@ mod tests {
                 assert_eq!(said, shown.join(" "), "{phase:?} at {position:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_pass_warning_is_spoken_once_and_an_extension_at_once() {
+        let mut a = Announcer::new();
+        let admitted = |left: u64| View {
+            pass_left: Some(Duration::from_secs(left)),
+            pass_warning: left <= 60,
+            ..view(Phase::Admitted, None)
+        };
+        assert!(a.update(T0, &admitted(300), &fr()).is_some(), "the admission");
+        assert_eq!(a.update(at(1), &admitted(299), &fr()), None);
+        assert_eq!(
+            a.update(at(240), &admitted(60), &fr()).as_deref(),
+            Some("Votre temps est presque fini. Appuyez sur «\u{a0}Prolonger\u{a0}» pour avoir plus de temps.")
+        );
+        assert_eq!(a.update(at(241), &admitted(59), &fr()), None, "once");
+        assert_eq!(
+            a.update(at(242), &admitted(358), &fr()).as_deref(),
+            Some("C’est votre tour\u{202f}! Vous avez 5\u{a0}minutes pour vous connecter.")
+        );
+        assert!(
+            a.update(at(540), &admitted(60), &fr()).is_some(),
+            "warned again before the new end"
+        );
     }
 }

@@ -23,7 +23,7 @@ mod stored;
 mod view;
 
 pub use stored::CLOCK_SKEW;
-pub use view::{Phase, RetryButton, View};
+pub use view::{Phase, RetryButton, View, PASS_WARNING};
 
 /// Widest jitter added to a native, server-guided return: small, so that the queue order the
 /// gate planned is kept, yet enough to spread users told the same instant.
@@ -55,6 +55,8 @@ pub enum Action {
     Send {
         /// The ticket to send as `?ticket=`.
         ticket: Option<String>,
+        /// The pass to renew, sent as `?pass=` ([`Machine::handle_extend`]).
+        pass: Option<String>,
         /// Abort the request after this long and report [`crate::reply::Failure::Timeout`].
         timeout: Duration,
         /// A solved proof of work to send as `?challenge=…&solution=…`, once.
@@ -388,6 +390,18 @@ impl Machine {
         if in_flight {
             self.activity = Activity::Waiting;
         }
+        if in_flight && matches!(self.status, Status::Admitted { .. }) {
+            // The answer to "extend": a renewed pass for the same admission. Anything else (the
+            // gate would not renew it) leaves the admission as it was, running out.
+            if let Reply::Admitted { pass: Some(pass), pass_expires_in, .. } = reply {
+                let expires_at = pass_expires_in.map(|d| now.saturating_add(d));
+                self.status = Status::Admitted { pass: Some(pass.clone()), expires_at };
+                self.persist(now);
+                self.actions.push_back(Action::Admit { pass: Some(pass), redirect: None });
+            }
+            self.render();
+            return;
+        }
         if !in_flight || self.is_final() {
             // A stale answer (the tab lost the lead, a duplicate), or one that arrives after
             // another tab let the user in: it must not put them back in the queue.
@@ -573,6 +587,21 @@ impl Machine {
         self.render();
     }
 
+    /// The user pressed "extend" (warned that the pass runs out, or after it did): one request
+    /// with the pass, which the gate renews for the same admission (docs/protocol.md, "Renewing
+    /// a pass"). The renewed pass comes back as a new [`Action::Admit`] (the driver puts it in
+    /// the form). Nothing without a pass, or while a request is in flight.
+    pub fn handle_extend(&mut self, _now: Timestamp) {
+        let Status::Admitted { pass: Some(pass), .. } = &self.status else { return };
+        if matches!(self.activity, Activity::InFlight | Activity::Solving) || !self.online {
+            return;
+        }
+        self.activity = Activity::InFlight;
+        let (ticket, pass) = (self.ticket.clone(), Some(pass.clone()));
+        self.actions.push_back(Action::Send { ticket, pass, timeout: self.timeout, proof: None });
+        self.actions.push_back(Action::Render);
+    }
+
     /// The next thing to do, if any.
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -651,6 +680,14 @@ impl Machine {
             && !matches!(self.activity, Activity::InFlight | Activity::Solving);
         let next_attempt_in =
             self.next_at.filter(|_| polling).map(|t| t.saturating_duration_since(now));
+        let pass_left = match self.status {
+            Status::Admitted { expires_at: Some(at), .. } => {
+                Some(at.saturating_duration_since(now))
+            }
+            _ => None,
+        };
+        let pass_warning = matches!(self.status, Status::Admitted { pass: Some(_), .. })
+            && pass_left.is_some_and(|left| left <= view::PASS_WARNING);
         // In any tab: a click in a follower sends from there (see `handle_retry`).
         let retry_allowed = self.activity == Activity::Waiting
             && self.online
@@ -664,6 +701,14 @@ impl Machine {
             progress_percent,
             next_attempt_in,
             last_update: self.last_update,
+            retry_in: self
+                .next_at
+                .filter(|_| self.status == Status::GaveUp)
+                .map(|t| t.saturating_duration_since(now))
+                .filter(|d| !d.is_zero()),
+            pass_left,
+            pass_warning,
+            failed_open: self.status == Status::FailedOpen,
             closed_message: match &self.status {
                 Status::Closed { message } if phase == Phase::Closed => message.clone(),
                 _ => None,
@@ -674,7 +719,8 @@ impl Machine {
                 (false, Phase::GaveUp) => RetryButton::Disabled,
                 (false, _) => RetryButton::Hidden,
             },
-            overlay: self.wants_overlay(),
+            // A pass about to run out is warned even to a user let in at once, with no dialog before.
+            overlay: self.wants_overlay() || pass_warning,
         }
     }
 
@@ -747,6 +793,7 @@ impl Machine {
         if self.asking == Asking::Fetch {
             self.actions.push_back(Action::Send {
                 ticket: self.ticket.clone(),
+                pass: None,
                 timeout: self.timeout,
                 proof: self.proof.take(),
             });
@@ -832,11 +879,15 @@ impl Machine {
     }
 
     /// Whether the overlay is up (see [`View::overlay`]).
+    ///
+    /// Once in, a dialog that was up stays, as a notice that says so (the driver makes it
+    /// non-modal).
     fn wants_overlay(&self) -> bool {
-        let phase = self.phase();
         self.is_started()
-            && phase != Phase::Admitted
-            && (phase != Phase::Checking || self.overlay_up)
+            && match self.phase() {
+                Phase::Checking | Phase::Admitted => self.overlay_up,
+                _ => true,
+            }
     }
 
     fn fail_open(&mut self) {

@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use crate::config::LangSetting;
-use crate::machine::Phase;
+use crate::machine::{Phase, View};
 use crate::text::{decimal, two_digits};
 
 /// No-break space (before `:`, between thousands, between a number and its unit).
@@ -217,14 +217,28 @@ impl Messages {
         self.pick(fr, en)
     }
 
-    /// The admission, with the time the pass gives, rounded down so that it never promises
-    /// more: "C’est votre tour ! Vous avez 5 minutes pour vous connecter." / "It’s your turn! You
-    /// have 5 minutes to log in."; without a pass lifetime, the [`Phase::Admitted`] heading.
+    /// The status line for `view`: its phase's heading, or once in, the admission with the
+    /// time left on the pass ([`Messages::admitted`]), or what fail-open means. The overlay shows
+    /// it and the live region speaks it, so both say the same.
+    pub fn status(&self, view: &View) -> String {
+        match view.phase {
+            Phase::Admitted if view.failed_open => self.failed_open().to_string(),
+            Phase::Admitted if view.pass_left == Some(Duration::ZERO) => {
+                self.pass_left(Duration::ZERO)
+            }
+            Phase::Admitted => self.admitted(view.pass_left),
+            phase => self.heading(phase).to_string(),
+        }
+    }
+
+    /// The admission, with the time the pass leaves ([`Messages::time_left`]): "C’est votre
+    /// tour ! Vous avez 5 minutes pour vous connecter." / "It’s your turn! You have 5 minutes to
+    /// log in."; without a pass lifetime, or once it ran out, the [`Phase::Admitted`] heading.
     pub fn admitted(&self, pass_left: Option<Duration>) -> String {
-        let Some(left) = pass_left.filter(|d| d.as_secs() > 0) else {
+        let Some(left) = pass_left.filter(|d| !d.is_zero()) else {
             return self.heading(Phase::Admitted).to_string();
         };
-        let time = self.duration(left.as_secs());
+        let time = self.time_left(left);
         if self.fr() {
             ["C’est votre tour", NNBSP, "! Vous avez ", &time, " pour vous connecter."].concat()
         } else {
@@ -232,14 +246,13 @@ impl Messages {
         }
     }
 
-    /// The time left on the pass, rounded down: "Il vous reste 4 minutes 12 secondes." /
-    /// "You have 4 minutes 12 seconds left."; at zero, "Votre temps est fini." / "Your time is up.".
+    /// The time left on the pass: "Il vous reste 4 minutes." / "You have 4 minutes left.";
+    /// at zero, "Votre temps est fini." / "Your time is up.".
     pub fn pass_left(&self, left: Duration) -> String {
-        let secs = left.as_secs();
-        if secs == 0 {
+        if left.is_zero() {
             return self.pick("Votre temps est fini.", "Your time is up.").to_string();
         }
-        let time = self.duration(secs);
+        let time = self.time_left(left);
         if self.fr() {
             ["Il vous reste ", &time, "."].concat()
         } else {
@@ -344,6 +357,18 @@ impl Messages {
     fn count(&self, n: u64, fr_one: &str, en_one: &str) -> String {
         let plural = if n > 1 { "s" } else { "" };
         [&self.number(n), NBSP, self.pick(fr_one, en_one), plural].concat()
+    }
+
+    /// Time left to act, to the nearest second (the gate's whole seconds, read a few
+    /// milliseconds later), in whole minutes rounded down from two minutes on, so that it
+    /// changes once a minute and never promises more: "5 minutes", "1 minute 8 secondes".
+    fn time_left(&self, left: Duration) -> String {
+        let secs = left.saturating_add(Duration::from_millis(500)).as_secs().max(1);
+        if secs >= 120 {
+            self.minutes(secs / 60)
+        } else {
+            self.duration(secs)
+        }
     }
 
     /// Whole minutes in words: "5 minutes", "1 heure", "4 heures 34" / "4 hours 34 minutes".
@@ -625,21 +650,35 @@ mod tests {
     }
 
     #[test]
-    fn admission_says_how_long_the_pass_lasts_rounded_down() {
+    fn admission_says_how_long_the_pass_lasts() {
         assert_eq!(
             fr().admitted(Some(s(300))),
             t("C’est votre tour^! Vous avez 5_minutes pour vous connecter.")
         );
         assert_eq!(
             fr().admitted(Some(Duration::from_millis(299_900))),
-            t("C’est votre tour^! Vous avez 4_minutes 59_secondes pour vous connecter.")
+            t("C’est votre tour^! Vous avez 5_minutes pour vous connecter.")
+        );
+        assert_eq!(
+            fr().admitted(Some(s(301))),
+            t("C’est votre tour^! Vous avez 5_minutes pour vous connecter.")
+        );
+        assert_eq!(
+            fr().admitted(Some(s(299))),
+            t("C’est votre tour^! Vous avez 4_minutes pour vous connecter.")
+        );
+        assert_eq!(
+            fr().admitted(Some(s(68))),
+            t("C’est votre tour^! Vous avez 1_minute 8_secondes pour vous connecter.")
         );
         assert_eq!(en().admitted(Some(s(300))), t("It’s your turn! You have 5_minutes to log in."));
         assert_eq!(fr().admitted(None), fr().heading(Phase::Admitted));
-        assert_eq!(en().admitted(Some(Duration::from_millis(900))), en().heading(Phase::Admitted));
-        assert_eq!(fr().pass_left(s(252)), t("Il vous reste 4_minutes 12_secondes."));
-        assert_eq!(en().pass_left(s(252)), t("You have 4_minutes 12_seconds left."));
-        assert_eq!(fr().pass_left(Duration::from_millis(999)), "Votre temps est fini.");
+        assert_eq!(en().admitted(Some(Duration::ZERO)), en().heading(Phase::Admitted));
+        assert_eq!(fr().pass_left(s(252)), t("Il vous reste 4_minutes."));
+        assert_eq!(fr().pass_left(s(59)), t("Il vous reste 59_secondes."));
+        assert_eq!(en().pass_left(s(252)), t("You have 4_minutes left."));
+        assert_eq!(fr().pass_left(Duration::from_millis(1)), t("Il vous reste 1_seconde."));
+        assert_eq!(fr().pass_left(Duration::ZERO), "Votre temps est fini.");
         assert_eq!(en().pass_left(Duration::ZERO), "Your time is up.");
         assert_eq!(
             fr().pass_warning(),

@@ -66,6 +66,7 @@ fn a_fresh_visitor_checks_at_once_without_a_ticket() {
     let actions = drain(&mut m);
     assert!(actions.contains(&Action::Send {
         ticket: None,
+        pass: None,
         timeout: Duration::from_secs(10),
         proof: None
     }));
@@ -109,6 +110,7 @@ fn a_far_back_user_sends_nothing_until_told_and_sees_its_position_count_down() {
         drain(&mut m)[0],
         Action::Send {
             ticket: Some("ticket-120".into()),
+            pass: None,
             timeout: Duration::from_secs(10),
             proof: None
         }
@@ -211,6 +213,9 @@ fn admission_lifts_the_guard_and_stops_polling() {
     assert!(actions.contains(&Action::Admit { pass: Some("p1.pass".into()), redirect: None }));
     assert_eq!(m.poll_timeout(), None);
     assert_eq!(m.view(next).phase, Phase::Admitted);
+    let later = next.saturating_add(Duration::from_secs(100));
+    assert_eq!(m.view(later).pass_left, Some(Duration::from_secs(200)), "the time left is shown");
+    assert!(!m.view(later).failed_open);
 
     // A reload while the pass is valid lets the user straight in, with no request.
     let mut reloaded = Machine::new(&config(), 9);
@@ -484,8 +489,13 @@ fn having_given_up_shows_no_countdown_and_waits_for_the_user() {
         }
     }
     assert_eq!(m.view(now).retry, RetryButton::Disabled, "shown, greyed until the schedule allows");
+    let given_up = m.view(now);
+    let until = m.next_allowed().unwrap().saturating_duration_since(now);
+    assert_eq!(given_up.retry_in, Some(until), "the disabled button says until when");
+    assert!(until > Duration::ZERO);
     let later = now.saturating_add(Duration::from_secs(600));
     let view = m.view(later);
+    assert_eq!(view.retry_in, None, "usable: nothing to wait for");
     assert_eq!(view.phase, Phase::GaveUp);
     assert_eq!(view.next_attempt_in, None, "no \"checking…\" while nothing is being checked");
     assert_eq!(view.retry, RetryButton::Enabled);
@@ -967,7 +977,7 @@ fn the_attempt_count_is_restored_exactly_beyond_64_from_another_tab() {
 }
 
 #[test]
-fn the_overlay_shows_once_there_is_something_to_say_and_stays_until_admitted() {
+fn the_overlay_shows_once_there_is_something_to_say_and_stays_once_admitted_to_say_so() {
     let mut m = Machine::new(&config(), 71);
     m.handle_online(T0, false);
     assert!(!m.view(T0).overlay, "never before the widget started");
@@ -980,7 +990,28 @@ fn the_overlay_shows_once_there_is_something_to_say_and_stays_until_admitted() {
     m.handle_timeout(m.next_allowed().unwrap());
     drain(&mut m);
     m.handle_reply(at(40.0), Reply::Admitted { pass: None, pass_expires_in: None, redirect: None });
-    assert!(!m.view(at(40.0)).overlay, "admitted: down");
+    assert!(
+        m.view(at(40.0)).overlay,
+        "admitted: it stays, to say so (the driver makes it a notice)"
+    );
+}
+
+#[test]
+fn a_user_let_in_at_once_sees_nothing_until_the_pass_is_about_to_run_out() {
+    let mut m = Machine::new(&config(), 72);
+    m.handle_start(T0, None);
+    drain(&mut m);
+    let pass = Reply::Admitted {
+        pass: Some("p2.x".into()),
+        pass_expires_in: Some(Duration::from_secs(300)),
+        redirect: None,
+    };
+    m.handle_reply(T0, pass);
+    drain(&mut m);
+    assert!(!m.view(at(239.0)).overlay, "no flash for a user let in at once");
+    let warned = m.view(at(240.0));
+    assert!(warned.overlay && warned.pass_warning, "a minute before the end: the warning shows");
+    assert_eq!(warned.pass_left, Some(Duration::from_secs(60)));
 }
 
 #[test]
@@ -1041,4 +1072,60 @@ fn admission_goes_to_the_gates_page_else_to_data_redirect() {
         let admit = drain(&mut m).into_iter().find(|a| matches!(a, Action::Admit { .. }));
         assert_eq!(admit, Some(Action::Admit { pass: None, redirect: Some(expected.into()) }));
     }
+}
+
+#[test]
+fn extending_the_pass_sends_one_request_with_it_and_the_renewed_pass_is_admitted_again() {
+    let (mut m, _) = queued_machine(8, 1, 2);
+    let next = m.next_allowed().unwrap();
+    m.handle_timeout(next);
+    drain(&mut m);
+    let admitted = |pass: &str, secs| Reply::Admitted {
+        pass: Some(pass.into()),
+        pass_expires_in: Some(Duration::from_secs(secs)),
+        redirect: None,
+    };
+    m.handle_reply(next, admitted("p2.old", 300));
+    drain(&mut m);
+    let warned = next.saturating_add(Duration::from_secs(250));
+    assert!(m.view(warned).pass_warning, "warned a minute or less before the end");
+    assert!(!m.view(next.saturating_add(Duration::from_secs(239))).pass_warning);
+
+    m.handle_extend(warned);
+    m.handle_extend(warned); // pressed twice: one request
+    let actions = drain(&mut m);
+    let sent: Vec<&Action> = actions.iter().filter(|a| matches!(a, Action::Send { .. })).collect();
+    assert_eq!(sent.len(), 1);
+    let Action::Send { pass, .. } = sent[0] else { unreachable!() };
+    assert_eq!(pass.as_deref(), Some("p2.old"));
+
+    m.handle_reply(warned, admitted("p2.new", 350));
+    let actions = drain(&mut m);
+    assert!(actions.contains(&Action::Admit { pass: Some("p2.new".into()), redirect: None }));
+    assert_eq!(m.view(warned).pass_left, Some(Duration::from_secs(350)));
+    assert!(!m.view(warned).pass_warning);
+    assert_eq!(m.poll_timeout(), None, "still no polling once in");
+    let stored = last_snapshot(&actions).expect("persisted, for a reload");
+    assert!(matches!(stored.status, Status::Admitted { pass: Some(ref p), .. } if p == "p2.new"));
+
+    // A gate that will not renew (anything but an admission) leaves the admission running out.
+    m.handle_extend(warned);
+    drain(&mut m);
+    m.handle_reply(warned, queued(40, 30));
+    drain(&mut m);
+    assert_eq!(m.view(warned).phase, Phase::Admitted);
+    assert_eq!(m.view(warned).pass_left, Some(Duration::from_secs(350)));
+}
+
+#[test]
+fn without_a_pass_there_is_nothing_to_extend() {
+    let (mut m, _) = queued_machine(8, 1, 2);
+    let next = m.next_allowed().unwrap();
+    m.handle_timeout(next);
+    drain(&mut m);
+    m.handle_reply(next, Reply::Admitted { pass: None, pass_expires_in: None, redirect: None });
+    drain(&mut m);
+    m.handle_extend(next);
+    assert_eq!(sends(&drain(&mut m)), 0);
+    assert!(!m.view(next).pass_warning);
 }

@@ -86,6 +86,10 @@ fn queued_view() -> View {
         explains_quota: true,
         retry: RetryButton::Hidden,
         overlay: true,
+        retry_in: None,
+        pass_left: None,
+        pass_warning: false,
+        failed_open: false,
     }
 }
 
@@ -136,7 +140,7 @@ fn script_attributes_become_config_and_warnings() {
 
 #[wasm_bindgen_test]
 fn overlay_shows_the_view_in_french_as_an_accessible_dialog() {
-    let overlay = Overlay::show(&document(), &fr(), Theme::Auto, None, || {}).unwrap();
+    let overlay = Overlay::show(&document(), &fr(), Theme::Auto, None, |_| {}).unwrap();
     overlay.render(&queued_view(), &fr(), |_| (8, 2, 13));
 
     assert_eq!(shown(&overlay, "phase").as_deref(), Some("Vous êtes dans la file d’attente."));
@@ -201,14 +205,14 @@ fn overlay_shows_the_view_in_french_as_an_accessible_dialog() {
 
 #[wasm_bindgen_test]
 fn the_help_link_is_inside_the_dialog_and_says_it_opens_a_new_tab() {
-    let overlay = Overlay::show(&document(), &fr(), Theme::Auto, Some("/aide"), || {}).unwrap();
+    let overlay = Overlay::show(&document(), &fr(), Theme::Auto, Some("/aide"), |_| {}).unwrap();
     let link = overlay.root().query_selector("[role=dialog] a").unwrap().expect("a help link");
     assert_eq!(link.get_attribute("href").as_deref(), Some("/aide"));
     assert_eq!(link.get_attribute("target").as_deref(), Some("_blank"));
     assert_eq!(link.get_attribute("rel").as_deref(), Some("noopener"));
     assert_eq!(link.text_content().as_deref(), Some("Besoin d’aide\u{202f}? (nouvel onglet)"));
     drop(overlay);
-    let overlay = Overlay::show(&document(), &fr(), Theme::Auto, None, || {}).unwrap();
+    let overlay = Overlay::show(&document(), &fr(), Theme::Auto, None, |_| {}).unwrap();
     assert!(overlay.root().query_selector("a").unwrap().is_none(), "no data-help, no link");
 }
 
@@ -227,8 +231,12 @@ fn a_hostile_closed_message_is_shown_as_text_never_as_html() {
         explains_quota: false,
         retry: RetryButton::Hidden,
         overlay: true,
+        retry_in: None,
+        pass_left: None,
+        pass_warning: false,
+        failed_open: false,
     };
-    let overlay = Overlay::show(&document(), &fr(), Theme::Light, None, || {}).unwrap();
+    let overlay = Overlay::show(&document(), &fr(), Theme::Light, None, |_| {}).unwrap();
     overlay.render(&view, &fr(), |_| (0, 0, 0));
     assert_eq!(shown(&overlay, "closed").as_deref(), Some(hostile));
     assert!(overlay.root().query_selector("img, b").unwrap().is_none());
@@ -307,15 +315,29 @@ async fn the_guard_blocks_submit_until_lifted_and_keeps_what_was_typed() {
             *blocked.borrow_mut() += 1
         })
     };
-    guard.mark_buttons();
+    guard.mark_buttons("Attendez votre tour pour vous connecter.");
+    guard.mark_buttons("again: nothing twice");
     let button = form.query_selector("button").unwrap().unwrap();
     assert_eq!(button.get_attribute("aria-disabled").as_deref(), Some("true"));
+    // It looks disabled, and says why, to the eye and to a screen reader.
+    let style = web_sys::window().unwrap().get_computed_style(&button).unwrap().unwrap();
+    assert_eq!(style.get_property_value("opacity").unwrap(), "0.6");
+    let reason = button.get_attribute("aria-describedby").expect("linked to its reason");
+    let note = document().get_element_by_id(&reason).expect("the reason is on the page");
+    assert_eq!(note.text_content().as_deref(), Some("Attendez votre tour pour vous connecter."));
+    assert_eq!(form.query_selector_all("[data-waitroom-reason]").unwrap().length(), 1);
+    let first = guard.first_empty_field().expect("a field to carry on in");
+    assert_eq!(first.get_attribute("name").as_deref(), Some("pw"), "the empty password");
 
     form.request_submit().unwrap();
     assert_eq!((*blocked.borrow(), *submitted.borrow()), (1, 0), "blocked before the page sees it");
 
     let replay = guard.lift().expect("the blocked submit is kept for replay");
     assert_eq!(button.get_attribute("aria-disabled"), None);
+    assert_eq!(button.get_attribute("aria-describedby"), None);
+    assert!(document().get_element_by_id(&reason).is_none(), "the reason goes with the guard");
+    let style = web_sys::window().unwrap().get_computed_style(&button).unwrap().unwrap();
+    assert_eq!(style.get_property_value("opacity").unwrap(), "1");
     guard.add_pass("waitroom_pass", "p.123");
     replay.replay();
     assert_eq!(*submitted.borrow(), 0, "in a task of its own, outside any submit event");

@@ -29,7 +29,8 @@
     script.setAttribute("data-waitroom-crashed", "");
     document.querySelectorAll("waitroom-overlay").forEach(function (o) { o.remove(); });
     document.querySelectorAll("[data-waitroom-inert]").forEach(function (el) { el.inert = false; el.removeAttribute("data-waitroom-inert"); });
-    document.querySelectorAll("[data-waitroom-disabled]").forEach(function (el) { el.removeAttribute("aria-disabled"); el.removeAttribute("data-waitroom-disabled"); });
+    document.querySelectorAll("[data-waitroom-disabled]").forEach(function (el) { el.removeAttribute("aria-disabled"); el.removeAttribute("data-waitroom-disabled"); el.style.opacity = ""; });
+    document.querySelectorAll("[data-waitroom-reason]").forEach(function (el) { el.remove(); });
   }
   addEventListener("error", crashed);
   addEventListener("unhandledrejection", crashed);

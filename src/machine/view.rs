@@ -71,6 +71,10 @@ impl Phase {
     ];
 }
 
+/// How long before the pass runs out the user is warned and offered to extend it: WCAG 2.2.1
+/// asks for at least 20 s to react; a minute leaves time to read the warning too.
+pub const PASS_WARNING: Duration = Duration::from_secs(60);
+
 /// Everything the overlay shows, in numbers; `messages` turns it into words.
 #[derive(Debug, Clone, PartialEq)]
 pub struct View {
@@ -99,6 +103,15 @@ pub struct View {
     /// in at once see no flash, unless they already tried to log in and wonder why nothing
     /// happens; once up, it stays up until the user is in.
     pub overlay: bool,
+    /// How long until "try again now" works, while it is shown but not yet usable (given up):
+    /// a disabled control always says why, and until when.
+    pub retry_in: Option<Duration>,
+    /// Admitted with a pass that expires: the time left to log in with it.
+    pub pass_left: Option<Duration>,
+    /// The pass runs out within [`PASS_WARNING`] (or has): warn, and offer to extend it.
+    pub pass_warning: bool,
+    /// In because the gate was unreachable (fail-open), not because it admitted the user.
+    pub failed_open: bool,
 }
 
 /// The "try again now" button, shown only where pressing it can do something: elsewhere the

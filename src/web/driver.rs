@@ -14,6 +14,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::time::Duration;
 
 use gloo_timers::callback::{Interval, Timeout};
 use wasm_bindgen::closure::Closure;
@@ -24,16 +25,16 @@ use web_sys::{
 
 use super::events::{self, State};
 use super::fetch::{self, Fetched};
-use super::guard::Guard;
+use super::guard::{Blocked, Guard};
 use super::listener::EventListener;
-use super::overlay::Overlay;
+use super::overlay::{Overlay, Press};
 use super::storage::{self, Store};
 use super::tabs::Tabs;
 use super::{error, local_time, now, random_u64, warn};
 use crate::announce::Announcer;
 use crate::config::{Check, Config};
-use crate::machine::{Action, Machine};
-use crate::messages::{Language, Messages};
+use crate::machine::{Action, Machine, Phase};
+use crate::messages::{spoken, Language, Messages};
 use crate::redirect::{self, Resolved};
 use crate::reply::{self, Failure};
 use crate::time::{duration_millis, Timestamp};
@@ -61,8 +62,10 @@ enum Event {
     Role(bool),
     /// The guard held back a login.
     Submit,
-    /// "Try again now" was pressed.
-    Retry,
+    /// A button of the overlay was pressed.
+    Press(Press),
+    /// An announced departure's delay ran out.
+    Leave,
     /// The poll timer fired.
     Timeout,
     /// Once a second while the overlay is up: the countdown and the local position move.
@@ -196,12 +199,39 @@ struct Widget {
     announcer: Announcer,
     /// The last `waitroom:state` sent, to send one per change.
     state: Option<State>,
+    /// The user tried to log in (the guard held the form back).
+    submitted: bool,
+    /// Admitted once already: a later admission is a renewed pass.
+    admitted: bool,
     /// `None` once stopped.
     live: Option<Live>,
     /// The loader's proof-of-work search (`www/waitroom.js`), when the browser has
     /// `crypto.subtle`.
     solver: Option<js_sys::Function>,
 }
+
+/// Where an admitted user goes once the departure was announced.
+#[derive(Debug)]
+enum Departure {
+    /// A redirect (already checked against the allowed origins).
+    To(String),
+    /// The login the guard held back, sent as the user meant.
+    Submit(Blocked),
+}
+
+impl Departure {
+    fn go(self) {
+        match self {
+            Departure::To(href) => {
+                let _ = super::window().location().assign(&href);
+            }
+            Departure::Submit(blocked) => blocked.replay(),
+        }
+    }
+}
+
+/// How long an announced departure waits: time to hear it and press "Rester sur cette page".
+const LEAVE_DELAY: Duration = Duration::from_secs(3);
 
 /// The handles that keep a running widget going, dropped in one go by [`Widget::stop`].
 #[derive(Debug, Default)]
@@ -216,6 +246,9 @@ struct Live {
     ui_tick: Option<Interval>,
     /// The poll timer and its deadline, re-armed only when the deadline changes.
     poll: Option<(Timestamp, Timeout)>,
+    /// An announced departure, and the timer that sets off on it.
+    departure: Option<Departure>,
+    leave: Option<Timeout>,
 }
 
 impl Widget {
@@ -260,6 +293,8 @@ impl Widget {
             guard,
             announcer: Announcer::new(),
             state: None,
+            submitted: false,
+            admitted: false,
             live: Some(Live { _listeners: listeners, ..Live::default() }),
             solver,
         }
@@ -288,10 +323,14 @@ impl Widget {
             }
             Event::Role(leader) => self.machine.handle_role(now, leader),
             Event::Submit => {
+                self.submitted = true;
                 self.start(driver, now);
                 self.machine.handle_blocked_submit(now);
             }
-            Event::Retry => self.machine.handle_retry(now),
+            Event::Press(Press::Retry) => self.machine.handle_retry(now),
+            Event::Press(Press::Extend) => self.machine.handle_extend(now),
+            Event::Press(Press::Enter) | Event::Leave => self.depart(),
+            Event::Press(Press::Stay) => self.stay(driver, now),
             Event::Timeout => {
                 // Forget the deadline, so that a timer that fired early is armed again.
                 if let Some(live) = &mut self.live {
@@ -312,7 +351,7 @@ impl Widget {
             }
             Event::Parsed => {
                 if self.machine.is_started() {
-                    self.guard.mark_buttons();
+                    self.guard.mark_buttons(self.messages.guard_reason());
                 }
             }
         }
@@ -339,7 +378,7 @@ impl Widget {
             self.machine.handle_role(now, false); // until the election says otherwise
         }
         live.tabs = Some(tabs);
-        self.guard.mark_buttons();
+        self.guard.mark_buttons(self.messages.guard_reason());
         let restored = self.store.load();
         let here = self.window.location().href().unwrap_or_default();
         if reply::is_refusal_page(&here, &self.gate_url) {
@@ -351,8 +390,13 @@ impl Widget {
 
     fn perform(&mut self, driver: &Rc<Driver>, action: Action) {
         match action {
-            Action::Send { ticket, timeout, proof } => {
-                let url = fetch::gate_url(&self.gate_url, ticket.as_deref(), proof.as_ref());
+            Action::Send { ticket, pass, timeout, proof } => {
+                let url = fetch::gate_url(
+                    &self.gate_url,
+                    ticket.as_deref(),
+                    pass.as_deref(),
+                    proof.as_ref(),
+                );
                 let driver = driver.clone();
                 fetch::get(
                     &url,
@@ -362,8 +406,8 @@ impl Widget {
             }
             Action::Persist(snapshot) => self.store.save(&snapshot),
             Action::Render => self.render(driver, now()),
-            Action::Admit { pass, redirect } => self.admit(pass, redirect),
-            Action::FailOpen => self.fail_open(),
+            Action::Admit { pass, redirect } => self.admit(driver, pass, redirect),
+            Action::FailOpen => self.fail_open(driver),
             Action::Reload => {
                 let _ = self.window.location().replace(&self.gate_url);
             }
@@ -398,14 +442,32 @@ impl Widget {
         if !view.overlay {
             return;
         }
+        let in_now = view.phase == Phase::Admitted;
         if self.live.as_ref().is_some_and(|live| live.overlay.is_none()) {
+            // Never over a field being typed in: a dialog takes the focus, and the next keys
+            // with it. It comes when the user sends the form, or leaves the field.
+            if !in_now && !self.submitted && self.guard.being_typed_in() {
+                return self.tick(driver);
+            }
             self.show_overlay(driver);
+            if in_now {
+                // A pass about to run out, for a user let in at once: a notice, never a
+                // dialog that takes the focus.
+                if let Some(overlay) = self.live.as_mut().and_then(|live| live.overlay.as_mut()) {
+                    overlay.release();
+                }
+            }
         }
         let Some(overlay) = self.live.as_ref().and_then(|live| live.overlay.as_ref()) else {
             return;
         };
         overlay.render(&view, &self.messages, local_time);
         if let Some(text) = self.announcer.update(now, &view, &self.messages) {
+            // An announced departure is said with the admission it follows, as shown.
+            let text = match overlay.leaving_text() {
+                Some(leaving) if in_now => spoken([text.as_str(), leaving.as_str()]),
+                _ => text,
+            };
             overlay.announce(&text);
         }
     }
@@ -413,20 +475,26 @@ impl Widget {
     /// Puts the overlay up, with the timer that refreshes it.
     fn show_overlay(&mut self, driver: &Rc<Driver>) {
         let help = self.config.help.as_deref().and_then(|help| self.help_link(help));
-        let on_retry = {
+        let on_press = {
             let driver = driver.clone();
-            move || driver.post(Event::Retry)
+            move |press| driver.post(Event::Press(press))
         };
         let (document, messages, theme) = (&self.document, &self.messages, self.config.theme);
-        let Ok(overlay) = Overlay::show(document, messages, theme, help.as_deref(), on_retry)
+        let Ok(overlay) = Overlay::show(document, messages, theme, help.as_deref(), on_press)
         else {
             return warn("waitroom: could not show the waiting overlay");
         };
-        let driver = driver.clone();
-        let ui_tick = Interval::new(UI_TICK_MS, move || driver.post(Event::Tick));
         if let Some(live) = &mut self.live {
             live.overlay = Some(overlay);
-            live.ui_tick = Some(ui_tick);
+        }
+        self.tick(driver);
+    }
+
+    /// Renders once a second (no request involved), if not already.
+    fn tick(&mut self, driver: &Rc<Driver>) {
+        if let Some(live) = self.live.as_mut().filter(|live| live.ui_tick.is_none()) {
+            let driver = driver.clone();
+            live.ui_tick = Some(Interval::new(UI_TICK_MS, move || driver.post(Event::Tick)));
         }
     }
 
@@ -446,29 +514,32 @@ impl Widget {
         });
     }
 
-    fn admit(&mut self, pass: Option<String>, redirect: Option<String>) {
-        self.stop();
+    fn admit(&mut self, driver: &Rc<Driver>, pass: Option<String>, redirect: Option<String>) {
+        let again = std::mem::replace(&mut self.admitted, true);
         let blocked = self.guard.lift();
         if let (Some(field), Some(pass)) = (&self.config.pass_field, &pass) {
             self.guard.add_pass(field, pass);
         }
         events::admitted(&self.script, pass.as_deref());
-        if let Some(target) = redirect {
-            match self.allowed_url(&target) {
-                Ok(href) => {
-                    let _ = self.window.location().assign(&href);
-                    return;
-                }
-                Err(refused) => warn(&["waitroom: ", &refused.to_string()].concat()),
+        if again {
+            return; // a renewed pass: in the form, and that is all
+        }
+        let target = redirect.and_then(|target| match self.allowed_url(&target) {
+            Ok(href) => Some(href),
+            Err(refused) => {
+                warn(&["waitroom: ", &refused.to_string()].concat());
+                None
             }
-        }
-        if let Some(blocked) = blocked {
-            blocked.replay();
-        }
+        });
+        let departure = match (target, blocked) {
+            (Some(href), _) => Some(Departure::To(href)),
+            (None, Some(blocked)) => Some(Departure::Submit(blocked)),
+            (None, None) => None,
+        };
+        self.let_in(driver, departure);
     }
 
-    fn fail_open(&mut self) {
-        self.stop();
+    fn fail_open(&mut self, driver: &Rc<Driver>) {
         warn(
             &[
                 "waitroom: the gate ",
@@ -479,9 +550,70 @@ impl Widget {
         );
         let blocked = self.guard.lift();
         events::error(&self.script, "unavailable");
-        if let Some(blocked) = blocked {
-            blocked.replay();
+        self.let_in(driver, blocked.map(Departure::Submit));
+    }
+
+    /// The user may log in: polling stops (the timer and the poller role go). Someone who
+    /// waited is told so: the dialog becomes a notice and the focus goes to the form, or the
+    /// departure (a redirect, the login they sent) is announced, a short, stoppable moment
+    /// before it happens. Someone let in at once, who saw nothing, goes on at once.
+    fn let_in(&mut self, driver: &Rc<Driver>, departure: Option<Departure>) {
+        let Some(live) = &mut self.live else { return };
+        live.poll = None;
+        live.tabs = None;
+        let Some(overlay) = &live.overlay else {
+            match departure {
+                Some(departure) => {
+                    self.stop();
+                    departure.go();
+                }
+                // A pass that runs out: its warning must come, as a notice.
+                None if self.machine.view(now()).pass_left.is_some() => self.tick(driver),
+                None => self.stop(),
+            }
+            return;
+        };
+        match departure {
+            Some(departure) => {
+                overlay.leaving(Some(self.messages.leaving(LEAVE_DELAY)));
+                live.departure = Some(departure);
+                let driver = driver.clone();
+                let ms = duration_millis(LEAVE_DELAY) as u32;
+                live.leave = Some(Timeout::new(ms, move || driver.post(Event::Leave)));
+            }
+            None => self.release(),
         }
+    }
+
+    /// The dialog becomes the notice, and the focus goes where the user carries on.
+    fn release(&mut self) {
+        if let Some(overlay) = self.live.as_mut().and_then(|live| live.overlay.as_mut()) {
+            overlay.release();
+        }
+        if let Some(field) = self.guard.first_empty_field() {
+            let _ = field.focus();
+        }
+    }
+
+    /// Goes now where the announced departure leads ("Entrer maintenant", or the delay ran out).
+    fn depart(&mut self) {
+        let Some(live) = &mut self.live else { return };
+        live.leave = None;
+        if let Some(departure) = live.departure.take() {
+            departure.go();
+        }
+    }
+
+    /// "Rester sur cette page": no departure; the form is there to send by hand.
+    fn stay(&mut self, driver: &Rc<Driver>, now: Timestamp) {
+        let Some(live) = &mut self.live else { return };
+        live.leave = None;
+        live.departure = None;
+        if let Some(overlay) = &live.overlay {
+            overlay.leaving(None);
+        }
+        self.release();
+        self.render(driver, now);
     }
 
     /// The machine is done: the overlay, timers, listeners and the poller role go in one go.

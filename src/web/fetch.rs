@@ -14,7 +14,7 @@ use web_sys::{AbortController, Headers, RequestCredentials, RequestInit, Request
 use crate::machine::Solution;
 use crate::reply::{self, Failure};
 use crate::time::duration_millis;
-use crate::wire::{CHALLENGE_PARAM, SOLUTION_PARAM, TICKET_PARAM};
+use crate::wire::{CHALLENGE_PARAM, PASS_PARAM, SOLUTION_PARAM, TICKET_PARAM};
 
 /// Longest body kept: native replies are a few hundred bytes, a proxy's error page can be huge.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -67,13 +67,20 @@ impl Fetched {
     }
 }
 
-/// `gate` (absolute) with `?ticket=` and the proof of work set, so a cross-origin poll stays a
-/// CORS simple request.
-pub fn gate_url(gate: &str, ticket: Option<&str>, proof: Option<&Solution>) -> String {
+/// `gate` (absolute) with `?ticket=`, the pass to renew and the proof of work set, so a
+/// cross-origin poll stays a CORS simple request.
+pub fn gate_url(
+    gate: &str,
+    ticket: Option<&str>,
+    pass: Option<&str>,
+    proof: Option<&Solution>,
+) -> String {
     let Ok(url) = Url::new(gate) else { return gate.to_string() };
     let params = url.search_params();
-    if let Some(ticket) = ticket {
-        params.set(TICKET_PARAM, ticket);
+    for (name, value) in [(TICKET_PARAM, ticket), (PASS_PARAM, pass)] {
+        if let Some(value) = value {
+            params.set(name, value);
+        }
     }
     if let Some(proof) = proof {
         params.set(CHALLENGE_PARAM, &proof.challenge);

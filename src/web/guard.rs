@@ -12,9 +12,12 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement, HtmlFormElement, HtmlInputElement, SubmitEvent};
 
 use super::listener::EventListener;
+use crate::text::decimal;
 
 /// Marks the buttons the guard made `aria-disabled`, so that the loader can undo it after a crash.
 const DISABLED_MARK: &str = "data-waitroom-disabled";
+/// Marks the sentence the guard put under each disabled button, for the same reason.
+const REASON_MARK: &str = "data-waitroom-reason";
 
 const SUBMIT_BUTTONS: &str =
     "button:not([type]), button[type=submit], input[type=submit], input[type=image]";
@@ -57,8 +60,9 @@ pub struct Guard {
     selector: Option<String>,
     on: Rc<Cell<bool>>,
     blocked: Rc<RefCell<Option<Blocked>>>,
-    /// Buttons we marked `aria-disabled`, to unmark exactly those.
+    /// Buttons we marked `aria-disabled`, to unmark exactly those, and the reasons we added.
     marked: Vec<Element>,
+    reasons: Vec<Element>,
     _listener: EventListener,
 }
 
@@ -116,6 +120,7 @@ impl Guard {
             on,
             blocked,
             marked: Vec::new(),
+            reasons: Vec::new(),
             _listener: listener,
         }
     }
@@ -130,21 +135,68 @@ impl Guard {
         guarded_forms(&self.document, self.selector.as_deref())
     }
 
-    /// Marks the guarded forms' submit buttons `aria-disabled`, so screen readers say why
-    /// nothing happens. Safe to call again when more of the page has loaded.
-    pub fn mark_buttons(&mut self) {
+    /// Marks the guarded forms' submit buttons `aria-disabled`, makes them look disabled, and
+    /// puts `reason` under each, linked with `aria-describedby`, so that everyone, seeing or
+    /// not, knows why nothing happens yet. Safe to call again when more of the page has loaded.
+    pub fn mark_buttons(&mut self, reason: &str) {
         if !self.is_on() {
             return;
         }
         for form in self.forms() {
             for button in query_all(&form, SUBMIT_BUTTONS) {
-                if !button.has_attribute("aria-disabled") {
-                    let _ = button.set_attribute("aria-disabled", "true");
-                    let _ = button.set_attribute(DISABLED_MARK, "");
-                    self.marked.push(button);
+                if button.has_attribute("aria-disabled") {
+                    continue;
                 }
+                let _ = button.set_attribute("aria-disabled", "true");
+                let _ = button.set_attribute(DISABLED_MARK, "");
+                // The style property, not a style attribute: a strict CSP allows the former.
+                if let Some(html) = button.dyn_ref::<HtmlElement>() {
+                    let _ = html.style().set_property("opacity", "0.6");
+                }
+                if let Ok(note) = self.document.create_element("p") {
+                    let id = ["waitroom-reason-", &decimal(self.reasons.len() as u64)].concat();
+                    note.set_id(&id);
+                    note.set_text_content(Some(reason));
+                    let _ = note.set_attribute(REASON_MARK, "");
+                    if !button.has_attribute("aria-describedby") {
+                        let _ = button.set_attribute("aria-describedby", &id);
+                    }
+                    let _ = button.after_with_node_1(&note);
+                    self.reasons.push(note);
+                }
+                self.marked.push(button);
             }
         }
+    }
+
+    /// Whether the user is typing in a guarded form: the focus is in one of its text fields,
+    /// which holds something already.
+    pub fn being_typed_in(&self) -> bool {
+        let Some(active) = self.document.active_element() else { return false };
+        let typed = match active.dyn_ref::<HtmlInputElement>() {
+            Some(input) => {
+                !matches!(input.type_().as_str(), "submit" | "button" | "checkbox" | "radio")
+                    && !input.value().is_empty()
+            }
+            None => active.tag_name() == "TEXTAREA",
+        };
+        typed && self.forms().iter().any(|form| form.contains(Some(&active)))
+    }
+
+    /// Where the user carries on once let in: the guarded form's first empty field, or its
+    /// submit button when everything is filled in.
+    pub fn first_empty_field(&self) -> Option<HtmlElement> {
+        let forms = self.forms();
+        let fields = forms.iter().flat_map(|form| {
+            query_all(form, "input:not([type=hidden]):not([disabled]), textarea, select")
+        });
+        let empty = fields.filter_map(|e| e.dyn_into::<HtmlInputElement>().ok()).find(|i| {
+            i.value().is_empty() && !matches!(i.type_().as_str(), "submit" | "button" | "checkbox")
+        });
+        empty.map(Into::into).or_else(|| {
+            let form = forms.first()?;
+            query_all(form, SUBMIT_BUTTONS).into_iter().next()?.dyn_into().ok()
+        })
     }
 
     /// Lets submits through again and returns the last cancelled submit, if any.
@@ -153,6 +205,19 @@ impl Guard {
         for button in self.marked.drain(..) {
             let _ = button.remove_attribute("aria-disabled");
             let _ = button.remove_attribute(DISABLED_MARK);
+            if let Some(html) = button.dyn_ref::<HtmlElement>() {
+                let _ = html.style().remove_property("opacity");
+            }
+        }
+        for reason in self.reasons.drain(..) {
+            if let Some(id) = reason.get_attribute("id") {
+                let by =
+                    self.document.query_selector(&["[aria-describedby=\"", &id, "\"]"].concat());
+                if let Ok(Some(button)) = by {
+                    let _ = button.remove_attribute("aria-describedby");
+                }
+            }
+            reason.remove();
         }
         self.blocked.borrow_mut().take()
     }

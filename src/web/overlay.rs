@@ -4,6 +4,9 @@
 //! Everything is written with `textContent`, never as HTML: the title, the message and the
 //! closed message come from attributes and from the server.
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
     CssStyleSheet, Document, Element, HtmlButtonElement, HtmlElement, HtmlProgressElement,
@@ -12,13 +15,31 @@ use web_sys::{
 
 use super::listener::EventListener;
 use crate::config::Theme;
-use crate::machine::{RetryButton, View};
+use crate::machine::{Phase, RetryButton, View};
 use crate::messages::Messages;
 use crate::time::Timestamp;
+use std::time::Duration;
 
 /// The stylesheet, minified by `build.rs` from `overlay.css`.
 const CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/overlay.css"));
 const HEADING_ID: &str = "waitroom-title";
+/// How long after the dialog opened (and the focus moved into it) its first message waits:
+/// screen readers do not speak what a live region holds when it appears, nor while they
+/// announce the newly focused dialog.
+const FIRST_MESSAGE_DELAY: Duration = Duration::from_millis(500);
+
+/// A button of the overlay, as its press is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Press {
+    /// "Réessayer maintenant".
+    Retry,
+    /// "Prolonger": extend the pass.
+    Extend,
+    /// "Entrer maintenant": go now, without waiting for the announced departure.
+    Enter,
+    /// "Rester sur cette page": stop the announced departure.
+    Stay,
+}
 
 /// The overlay's elements. Dropping it removes it and gives the page back its focus.
 #[derive(Debug)]
@@ -35,22 +56,33 @@ pub struct Overlay {
     message: Element,
     updated: Element,
     live: Element,
+    scrim: HtmlElement,
+    card: Element,
+    /// When the dialog opened, and what it has to say before [`FIRST_MESSAGE_DELAY`] passed.
+    shown_at: Timestamp,
+    pending: RefCell<Option<String>>,
     /// Siblings made `inert` while the dialog is up (the ones that were not already).
     inerted: Vec<HtmlElement>,
     focus_before: Option<HtmlElement>,
-    _on_retry: EventListener,
+    extend: HtmlButtonElement,
+    enter: HtmlButtonElement,
+    stay: HtmlButtonElement,
+    /// An announced departure (redirect, or the form sent), shown instead of the countdown.
+    leaving: RefCell<Option<String>>,
+    released: Cell<bool>,
+    _on_press: Vec<EventListener>,
 }
 
 impl Overlay {
     /// Builds the overlay, appends it to `<body>`, makes the page behind it inert and moves the
-    /// focus to its heading. `on_retry` runs when "try again now" is pressed; `help` (already
+    /// focus to its heading. `on_press` runs when one of its buttons is pressed; `help` (already
     /// checked against the allowed origins) becomes a "need help?" link in the dialog.
     pub fn show(
         document: &Document,
         messages: &Messages,
         theme: Theme,
         help: Option<&str>,
-        on_retry: impl Fn() + 'static,
+        on_press: impl Fn(Press) + 'static,
     ) -> Result<Overlay, JsValue> {
         let body = document.body().ok_or("no <body>")?;
         let host: HtmlElement = document.create_element("waitroom-overlay")?.unchecked_into();
@@ -79,25 +111,46 @@ impl Overlay {
         card.set_attribute("role", "dialog")?;
         card.set_attribute("aria-modal", "true")?;
         card.set_attribute("aria-labelledby", HEADING_ID)?;
+        // Opening the dialog reads its status, the people ahead and the wait, not only its title.
+        card.set_attribute("aria-describedby", "wr-phase wr-position wr-eta")?;
         card.set_attribute("lang", messages.lang_tag())?;
         let heading = el(&card, "h2", "")?;
         heading.set_id(HEADING_ID);
         heading.set_attribute("tabindex", "-1")?;
         heading.set_text_content(Some(messages.title()));
         let phase = el(&card, "p", "phase")?;
+        phase.set_id("wr-phase");
+        // Where the focus goes when the control that had it disappears (after "try again").
+        phase.set_attribute("tabindex", "-1")?;
         // The operator's closed message right under the status line it explains.
         let closed = el(&card, "p", "closed")?;
         // One number: the people ahead ("29 personnes avant vous."), not a place beside it.
         let position = el(&card, "p", "position")?;
+        position.set_id("wr-position");
         let progress: HtmlProgressElement = el(&card, "progress", "")?.unchecked_into();
         progress.set_max(100.0);
         let eta = el(&card, "p", "eta")?;
+        eta.set_id("wr-eta");
         let countdown = el(&card, "p", "countdown")?;
+        countdown.set_id("wr-countdown");
         // The time of the last answer sits with the countdown: both say "it is working".
         let updated = el(&card, "p", "updated")?;
         let retry: HtmlButtonElement = el(&card, "button", "")?.unchecked_into();
         retry.set_type("button");
         retry.set_text_content(Some(messages.retry_label()));
+        // A disabled retry says why, and until when, in the countdown line.
+        retry.set_attribute("aria-describedby", "wr-countdown")?;
+        let button = |label: &str| -> Result<HtmlButtonElement, JsValue> {
+            let b: HtmlButtonElement = el(&card, "button", "")?.unchecked_into();
+            b.set_type("button");
+            b.set_text_content(Some(label));
+            b.set_hidden(true);
+            Ok(b)
+        };
+        let extend = button(messages.extend_label())?;
+        let enter = button(messages.enter_now_label())?;
+        let stay = button(messages.stay_label())?;
+        stay.set_class_name("secondary");
         let message = el(&card, "p", "message")?;
         message.set_text_content(Some(messages.message()));
         // Help and "forgot your password?" stay reachable while the page behind is inert. In a
@@ -109,13 +162,23 @@ impl Overlay {
             link.set_attribute("rel", "noopener")?;
             link.set_text_content(Some(messages.help_label()));
         }
-        // Outside the dialog and never hidden, so that it is in the tree before it speaks.
-        let live = el(&scrim, "div", "sr-only")?;
+        // Inside the dialog (VoiceOver ignores live regions outside an aria-modal one), created
+        // empty and never hidden, so that it is in the tree before it speaks.
+        let live = el(&card, "div", "sr-only")?;
         live.set_attribute("role", "status")?;
         live.set_attribute("aria-live", "polite")?;
-        live.set_attribute("lang", messages.lang_tag())?;
 
-        let on_retry = EventListener::new(&retry, "click", move |_| on_retry());
+        let on_press = Rc::new(on_press);
+        let listen = |b: &HtmlButtonElement, press: Press| {
+            let on_press = on_press.clone();
+            EventListener::new(b, "click", move |_| on_press(press))
+        };
+        let on_press = vec![
+            listen(&retry, Press::Retry),
+            listen(&extend, Press::Extend),
+            listen(&enter, Press::Enter),
+            listen(&stay, Press::Stay),
+        ];
         let focus_before = document.active_element().and_then(|e| e.dyn_into::<HtmlElement>().ok());
         body.append_child(&host)?;
         // Browsers without popovers keep the scrim's own z-index.
@@ -135,9 +198,18 @@ impl Overlay {
             message,
             updated,
             live,
+            scrim,
+            card,
+            shown_at: super::now(),
+            pending: RefCell::new(None),
             inerted,
             focus_before,
-            _on_retry: on_retry,
+            extend,
+            enter,
+            stay,
+            leaving: RefCell::new(None),
+            released: Cell::new(false),
+            _on_press: on_press,
         })
     }
 
@@ -158,14 +230,30 @@ impl Overlay {
         messages: &Messages,
         local_time: impl Fn(Timestamp) -> (u8, u8, u8),
     ) {
-        set_text(&self.phase, Some(messages.heading(view.phase)));
+        if super::now().saturating_duration_since(self.shown_at) >= FIRST_MESSAGE_DELAY {
+            if let Some(text) = self.pending.borrow_mut().take() {
+                self.live.set_text_content(Some(&text));
+            }
+        }
+        set_text(&self.phase, Some(&messages.status(view)));
         self.phase.set_class_name(if view.phase.in_progress() { "phase" } else { "phase still" });
         set_text(&self.position, view.ahead.map(|n| messages.ahead(n)).as_deref());
         set_text(&self.eta, view.eta.as_ref().map(|e| messages.eta(e.low, e.high)).as_deref());
-        set_text(&self.countdown, view.next_attempt_in.map(|d| messages.countdown(d)).as_deref());
+        let leaving = self.leaving.borrow().clone();
+        let countdown = match (view.retry_in, view.next_attempt_in) {
+            _ if leaving.is_some() => leaving.clone(),
+            _ if view.pass_warning => Some(messages.pass_warning().to_string()),
+            (Some(wait), _) => Some(messages.retry_wait(wait)),
+            (None, next) => next.map(|d| messages.countdown(d)),
+        };
+        self.extend.set_hidden(!view.pass_warning || leaving.is_some());
+        self.enter.set_hidden(leaving.is_none());
+        self.stay.set_hidden(leaving.is_none());
+        set_text(&self.countdown, countdown.as_deref());
         set_text(&self.closed, view.closed_message.as_deref());
         set_text(&self.message, view.explains_quota.then(|| messages.message()));
-        let updated = view.last_update.map(|t| {
+        // Once in, when the portal last answered no longer matters.
+        let updated = view.last_update.filter(|_| view.phase != Phase::Admitted).map(|t| {
             let (h, m, _) = local_time(t);
             messages.last_update(h, m)
         });
@@ -184,14 +272,67 @@ impl Overlay {
 
         // `aria-disabled` rather than `disabled`, so a focused button keeps the focus when the
         // schedule closes it again.
-        self.retry.set_hidden(view.retry == RetryButton::Hidden);
+        let hide = view.retry == RetryButton::Hidden;
+        // Pressed, the button goes: the focus goes to the status line that says what happens
+        // now, not to the page's <body> (RGAA 12.8).
+        if hide && !self.retry.hidden() && self.root.active_element().as_ref() == Some(&self.retry)
+        {
+            let _ = self.phase.unchecked_ref::<HtmlElement>().focus();
+        }
+        self.retry.set_hidden(hide);
         let enabled = view.retry == RetryButton::Enabled;
         let _ = self.retry.set_attribute("aria-disabled", if enabled { "false" } else { "true" });
     }
 
-    /// Says `text` through the polite live region.
+    /// Says `text` through the polite live region; just after the dialog opened, a little
+    /// later ([`FIRST_MESSAGE_DELAY`], at the next render).
     pub fn announce(&self, text: &str) {
-        self.live.set_text_content(Some(text));
+        if super::now().saturating_duration_since(self.shown_at) < FIRST_MESSAGE_DELAY {
+            *self.pending.borrow_mut() = Some(text.to_string());
+        } else {
+            self.live.set_text_content(Some(text));
+        }
+    }
+
+    /// Once the user is in: the dialog becomes a small, non-modal notice at the bottom of the
+    /// screen that keeps saying it is their turn (and how long the pass lasts), and the page
+    /// behind is usable again. Its live region is already in the tree, so what it says next is
+    /// heard. The focus is the driver's to move (to the form).
+    pub fn release(&mut self) {
+        self.released.set(true);
+        for element in self.inerted.drain(..) {
+            element.set_inert(false);
+            let _ = element.remove_attribute(INERT_MARK);
+        }
+        let _ = self.card.set_attribute("role", "region");
+        let _ = self.card.remove_attribute("aria-modal");
+        self.scrim.set_class_name("scrim released");
+        // Back where the user was (a notice takes no focus); the driver may move it on.
+        if let Some(before) = self.focus_before.take().filter(|e| e.is_connected()) {
+            let _ = before.focus();
+        }
+    }
+
+    /// Announces a departure (`text`: where to and when), with "Entrer maintenant" focused so
+    /// that Enter goes at once, and "Rester sur cette page" beside it; `None` takes it back.
+    pub fn leaving(&self, text: Option<String>) {
+        let focus = text.is_some();
+        *self.leaving.borrow_mut() = text;
+        self.enter.set_hidden(!focus);
+        self.stay.set_hidden(!focus);
+        if focus {
+            let _ = self.enter.focus();
+        }
+    }
+
+    /// The announced departure, if any.
+    pub fn leaving_text(&self) -> Option<String> {
+        self.leaving.borrow().clone()
+    }
+
+    /// Whether [`Overlay::release`] made it a notice.
+    pub fn is_released(&self) -> bool {
+        self.released.get()
     }
 }
 

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 
-import { events, launch, newContext, newPage, overlay, snapshot, trackRequests, until } from "./lib/browser.mjs";
+import { events, launch, newContext, newPage, dialog, overlay, snapshot, trackRequests, until } from "./lib/browser.mjs";
 import { cleanup } from "./lib/cleanup.mjs";
 import { fillQueue, startGate } from "./lib/gate.mjs";
 
@@ -51,7 +51,7 @@ test("Five tabs: one poller, the same place everywhere, admitted together, hand-
   const spread = Math.max(...admittedAt) - Math.min(...admittedAt);
   t.diagnostic(`admitted in all 4 tabs within ${spread} ms, after ${requests.length} gate requests in all`);
   assert.ok(spread < 2000, `tabs admitted ${spread} ms apart`);
-  for (const tab of left) assert.equal(await overlay(tab), null, "no overlay left once admitted");
+  for (const tab of left) assert.equal(await dialog(tab), null, "no overlay left once admitted");
   assert.ok(requests.length <= 3, `about one tab's worth of requests (${requests.length})`);
   assert.equal(new Set(requests.slice(1).map((r) => r.page)).size, 1, "after the hand-over, one tab polls");
 });

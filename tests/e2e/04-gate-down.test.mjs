@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 
-import { events, launch, newContext, openPage, overlay, sleep, trackRequests, until, waitForPhase } from "./lib/browser.mjs";
+import { events, launch, newContext, openPage, dialog, overlay, sleep, trackRequests, until, waitForPhase } from "./lib/browser.mjs";
 import { cleanup } from "./lib/cleanup.mjs";
 import { fillQueue, makeSecretFile, startGate } from "./lib/gate.mjs";
 
@@ -60,7 +60,7 @@ test("Gate down mid-wait: fail-open lets the user in after the delay, fail-close
   assert.equal((await events(pageOpen)).errors[0].reason, "unavailable");
   assert.ok(waited >= FAIL_OPEN_AFTER_MS - 50, `fail-open came early: ${waited} ms`);
   assert.ok(waited <= FAIL_OPEN_AFTER_MS + 2000, `fail-open came late: ${waited} ms`);
-  assert.equal(await overlay(pageOpen), null, "the overlay is gone");
+  assert.equal(await dialog(pageOpen), null, "the overlay is gone");
   assert.ok(pageOpen.logs.some((m) => m.type === "warning" && /unreachable; letting the user through/.test(m.text)), "the console says why");
   await pageOpen.fill("#user", "eleve.dupont");
   await pageOpen.fill("#password", "secret");

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 
-import { events, launch, newContext, openPage, overlay, until, waitForPhase } from "./lib/browser.mjs";
+import { events, launch, newContext, openPage, dialog, overlay, until, waitForPhase } from "./lib/browser.mjs";
 import { cleanup } from "./lib/cleanup.mjs";
 import { startServer, text } from "./lib/server.mjs";
 
@@ -61,7 +61,7 @@ test("Plain HTTP mode: 503 + Retry-After (seconds, HTTP-date) honoured plus jitt
   // 200 → admitted: no overlay, the event, and the form submits.
   await until(async () => (await events(page)).admitted.length > 0, { timeout: 5000, what: "admission" });
   assert.equal((await events(page)).admitted[0].pass, null, "plain HTTP admits without a pass");
-  assert.equal(await overlay(page), null);
+  assert.equal(await dialog(page), null);
   await page.fill("#user", "eleve");
   await Promise.all([page.waitForURL(/\/done\?user=eleve/, { timeout: 5000 }), page.click("button")]);
 });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 
-import { events, launch, newContext, openPage, overlay, sleep, snapshot, until } from "./lib/browser.mjs";
+import { events, launch, newContext, openPage, dialog, overlay, sleep, snapshot, until } from "./lib/browser.mjs";
 import { cleanup } from "./lib/cleanup.mjs";
 import { admitted, json, queued, startServer, text } from "./lib/server.mjs";
 

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 
-import { events, launch, newContext, overlay, newPage, until } from "./lib/browser.mjs";
+import { events, launch, newContext, dialog, overlay, newPage, until } from "./lib/browser.mjs";
 import { cleanup } from "./lib/cleanup.mjs";
 import { fillQueue, startGate } from "./lib/gate.mjs";
 import { proxyTo, startServer, STRICT_CSP } from "./lib/server.mjs";
@@ -35,7 +35,7 @@ test("Strict CSP: the widget queues then admits under script-src 'self' 'wasm-un
   t.diagnostic(`phases: ${[...new Set(wr.states.map((s) => s.phase))].join(" → ")}; pass ${wr.admitted[0].pass ? "received" : "missing"}`);
   assert.ok(wr.states.some((s) => s.phase === "queued"), "queued first");
   assert.ok(wr.admitted[0].pass?.startsWith("p2."), "then admitted with the gate's pass");
-  assert.equal(await overlay(page), null, "the overlay is gone");
+  assert.equal(await dialog(page), null, "the overlay is gone");
 
   assert.deepEqual(wr.csp, [], "no securitypolicyviolation event");
   const cspConsole = page.logs.filter((m) => /content.security.policy|refused to/i.test(m.text));

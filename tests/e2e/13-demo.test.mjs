@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, test } from "node:test";
 
-import { events, launch, newContext, openPage, overlay, until } from "./lib/browser.mjs";
+import { events, launch, newContext, openPage, dialog, overlay, until } from "./lib/browser.mjs";
 import { cleanup } from "./lib/cleanup.mjs";
 import { startGate } from "./lib/gate.mjs";
 import { ARTIFACTS, WWW } from "./lib/paths.mjs";
@@ -39,7 +39,7 @@ test("Demo: once admitted, the login goes through with the pass the widget put i
   const browser = await launch();
   const page = await openPage(await newContext(browser), `${gate.url}/`);
   await until(async () => (await events(page)).admitted.length > 0, { timeout: 30_000, what: "admission" });
-  assert.equal(await overlay(page), null, "the overlay is gone");
+  assert.equal(await dialog(page), null, "the overlay is gone");
   const pass = await page.inputValue("#login-form input[name=waitroom_pass]");
   assert.match(pass, /^p2\./, "the gate's pass is in the form");
   await page.fill("#identifiant", "zoe.martin");

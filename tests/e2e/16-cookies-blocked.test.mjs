@@ -12,7 +12,7 @@ import { after, test } from "node:test";
 
 import { chromium } from "playwright-core";
 
-import { CHROMIUM_ARGS, events, newPage, overlay, trackRequests, until } from "./lib/browser.mjs";
+import { CHROMIUM_ARGS, events, newPage, dialog, overlay, trackRequests, until } from "./lib/browser.mjs";
 import { cleanup, onCleanup } from "./lib/cleanup.mjs";
 import { fillQueue, startGate } from "./lib/gate.mjs";
 
@@ -92,7 +92,7 @@ test("Cookies blocked: the widget asks to enable cookies, then fails open after 
   assert.equal((await events(page)).errors[0].reason, "unavailable");
   assert.ok(waited >= FAIL_OPEN_AFTER_MS - 50, `fail-open came early: ${waited} ms`);
   assert.ok(waited <= FAIL_OPEN_AFTER_MS + 2000, `fail-open came late: ${waited} ms`);
-  assert.equal(await overlay(page), null, "the overlay is gone");
+  assert.equal(await dialog(page), null, "the overlay is gone");
   await page.fill("#user", "eleve.dupont");
   const [login] = await Promise.all([
     page.waitForRequest((r) => r.url().includes("/done.html"), { timeout: 5000 }),

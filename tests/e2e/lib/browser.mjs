@@ -114,9 +114,20 @@ export async function overlay(page) {
       progress: visible("progress") === null ? null : root.querySelector("progress").value,
       retry: button && !button.hidden ? { text: button.textContent, disabled: button.getAttribute("aria-disabled") === "true" } : null,
       live: root.querySelector("[role=status]")?.textContent ?? null,
+      // false once admitted: the dialog became a non-modal notice at the bottom of the page.
+      modal: root.querySelector(".card")?.getAttribute("aria-modal") === "true",
       text: root.querySelector(".card")?.innerText ?? "",
     };
   });
+}
+
+/**
+ * The overlay while it is the modal waiting dialog; `null` without overlay, or once it became
+ * the notice that stays after admission (or fail-open) with the page usable again.
+ */
+export async function dialog(page) {
+  const shown = await overlay(page);
+  return shown?.modal ? shown : null;
 }
 
 /** The widget's events so far on this document: `{states, admitted, errors, csp}`. */
