@@ -459,20 +459,45 @@ async fn a_queued_reply_shows_the_overlay_then_admission_lifts_the_guard() {
     admit_from_another_tab(gate, "p.42");
     assert_eq!(get(&admitted.await.unwrap(), "pass").as_string().as_deref(), Some("p.42"));
 
-    assert!(
-        document().query_selector("waitroom-overlay").unwrap().is_none(),
-        "the overlay is gone"
-    );
+    let focused = host.shadow_root().unwrap().active_element().map(|e| e.text_content());
+    assert_eq!(focused, Some(Some("Entrer maintenant".into())), "Enter goes at once");
     let pass: HtmlInputElement =
         form.query_selector("[name=waitroom_pass]").unwrap().unwrap().unchecked_into();
     assert_eq!(pass.value(), "p.42");
-    // The submit blocked while queued is replayed once admitted.
+    // The submit held while queued is announced, then sent: at once with « Entrer maintenant ».
+    sleep(50).await;
+    assert_eq!(*submitted.borrow(), 0, "announced before it goes");
+    let shown = host.shadow_root().unwrap().text_content().unwrap();
+    assert!(shown.contains("Vous allez entrer dans le portail dans 3\u{a0}secondes."), "{shown}");
+    enter_now(&host);
     sleep(50).await;
     assert_eq!(*submitted.borrow(), 1);
+    host.remove(); // the notice would stay for the next tests
 
     Reflect::set(&web_sys::window().unwrap(), &"fetch".into(), &original).unwrap();
     form.remove();
     script.remove();
+}
+
+/// Presses « Entrer maintenant » in the overlay of `host`.
+fn enter_now(host: &Element) {
+    let root = host.shadow_root().unwrap();
+    let buttons = root.query_selector_all("button").unwrap();
+    let enter = (0..buttons.length())
+        .filter_map(|i| buttons.item(i))
+        .find(|b| b.text_content().as_deref() == Some("Entrer maintenant"))
+        .expect("« Entrer maintenant »");
+    enter.unchecked_ref::<web_sys::HtmlElement>().click();
+}
+
+/// Removes what admitted widgets leave on the page (their notices), for the next tests.
+fn remove_notices() {
+    let left = document().query_selector_all("waitroom-overlay").unwrap();
+    for i in 0..left.length() {
+        if let Some(host) = left.item(i) {
+            host.unchecked_into::<Element>().remove();
+        }
+    }
 }
 
 /// What another tab does when it is admitted: store an admitted snapshot for `gate`.
@@ -544,7 +569,7 @@ async fn a_failed_or_timed_out_fetch_is_unavailable() {
         let (admitted, _l) = next_event(events::ADMITTED);
         admit_from_another_tab(gate, "p.1");
         admitted.await.unwrap();
-        assert!(document().query_selector("waitroom-overlay").unwrap().is_none());
+        remove_notices();
         Reflect::set(&window, &"fetch".into(), &original).unwrap();
         script.remove();
     }
@@ -592,7 +617,11 @@ async fn a_submit_from_a_host_handler_of_our_event_is_queued_for_the_same_pump()
     admit_from_another_tab(gate, "p.7");
     admitted.await.unwrap();
     sleep(50).await;
+    let host = document().query_selector("waitroom-overlay").unwrap().unwrap();
+    enter_now(&host);
+    sleep(50).await;
     assert_eq!(*submitted.borrow(), 1, "and replayed once admitted");
+    remove_notices();
     Reflect::set(&window, &"fetch".into(), &original).unwrap();
     form.remove();
     script.remove();

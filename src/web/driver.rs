@@ -439,7 +439,9 @@ impl Widget {
             state.dispatch(&self.script);
             self.state = Some(state);
         }
-        if !view.overlay {
+        // Once shown (a notice that came up to warn, say), it is kept up to date.
+        let shown = self.live.as_ref().is_some_and(|live| live.overlay.is_some());
+        if !view.overlay && !shown {
             return;
         }
         let in_now = view.phase == Phase::Admitted;

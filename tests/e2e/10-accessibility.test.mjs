@@ -55,7 +55,9 @@ test("Accessibility: the live region announces position changes at most once per
   const distinct = new Set(places);
   t.diagnostic(`over 20 s the visible place took ${distinct.size} values (${places[0]} → ${places.at(-1)}); the live region said: ${said.map((s) => `"${s.text}"`).join(", ")}`);
   assert.ok(distinct.size >= 10, "the visible place moved every second or so");
-  const changes = said.filter((s, i) => i === 0 || s.text !== said[i - 1].text);
+  // Created empty (a region that appears with its text is not spoken), then filled (e2e 21).
+  const spoken = said.filter((s) => s.text !== "");
+  const changes = spoken.filter((s, i) => i === 0 || s.text !== spoken[i - 1].text);
   assert.ok(changes.length <= 2, `${changes.length} announcements in 20 s`);
   assert.match(changes[0].text, /^Vous êtes dans la file d’attente\. \d+ personnes avant vous\. Temps d’attente/, "the first announcement says the status, the people ahead and the wait, as shown");
 });
