@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 
-import { events, launch, newContext, newPage, overlay, trackRequests, until } from "./lib/browser.mjs";
+import { events, launch, newContext, newPage, dialog, overlay, trackRequests, until } from "./lib/browser.mjs";
 import { cleanup, onCleanup, trackChild } from "./lib/cleanup.mjs";
 import { fillQueue, makeSecretFile, startGate } from "./lib/gate.mjs";
 import { freePort, HAS_NGINX, startNginx } from "./lib/nginx.mjs";
@@ -90,5 +90,5 @@ test("Three gates behind nginx on one Redis: one gate killed, the pupils keep th
   t.diagnostic(`admitted ${secondIn - firstIn} ms apart, the first pupil after ${requests.length} requests from its five tabs`);
   assert.ok(secondIn > firstIn, "admitted in their order");
   assert.ok(requests.length <= 4, `five tabs, one poller: ${requests.length} requests`);
-  for (const tab of tabs) assert.equal(await overlay(tab), null, "no overlay left once admitted");
+  for (const tab of tabs) assert.equal(await dialog(tab), null, "no dialog left once admitted");
 });
