@@ -15,10 +15,7 @@
   if (typeof WebAssembly != "object") return fail("this browser has no WebAssembly");
   var pkg = new URL("pkg/", script.src);
 
-  // A trap (a panic, with panic = "abort") or an exception thrown through the widget leaves its
-  // state half-updated: step aside as if it had never loaded. The widget checks the attribute at
-  // every callback and in its submit guard; the overlay, the inert page and the disabled buttons
-  // are undone here, and this error and every later one from the widget make one console line.
+  // A crash in the widget: step aside as if it had never loaded (docs/size.md, "The loader").
   function crashed(e) {
     var error = e.error || e.reason;
     if (!error || !(error instanceof WebAssembly.RuntimeError || String(error.stack).indexOf(pkg.href) >= 0)) return;
@@ -35,7 +32,7 @@
   addEventListener("error", crashed);
   addEventListener("unhandledrejection", crashed);
 
-  // Proof of work (docs/protocol.md): the n <= max whose SHA-256 of c + n is t; -1 if none.
+  // Proof of work (docs/protocol.md): the n <= max with SHA-256(c + n) = t, else -1.
   var subtle = window.crypto && crypto.subtle;
   function solve(c, t, max) {
     var e = new TextEncoder(), n = 0;
@@ -51,7 +48,7 @@
     return batch().catch(function () { return -1; });
   }
 
-  // The .wasm is fetched while the glue loads, not after it: one round trip less (2 s on slow 3G).
+  // The .wasm fetched beside the glue: one round trip less.
   var wasm = fetch(new URL("waitroom_bg.wasm", pkg));
   wasm.catch(function () {}); // reported through the glue's init below
   import(new URL("waitroom.js", pkg).href)
@@ -59,7 +56,6 @@
       return glue.default({ module_or_path: wasm }).then(function () { glue.start(script, subtle ? solve : undefined); });
     })
     .catch(function (e) {
-      // Typically pkg/ not deployed (404), or a CSP without 'wasm-unsafe-eval'; or a trap in start.
       stepAside();
       fail("could not start (" + (e && e.message ? e.message : e) + ")");
     });

@@ -18,6 +18,8 @@ use crate::text::decimal;
 const DISABLED_MARK: &str = "data-waitroom-disabled";
 /// Marks the sentence the guard put under each disabled button, for the same reason.
 const REASON_MARK: &str = "data-waitroom-reason";
+/// The id of a reason: this and a number.
+const REASON_ID: &str = "waitroom-reason-";
 
 const SUBMIT_BUTTONS: &str =
     "button:not([type]), button[type=submit], input[type=submit], input[type=image]";
@@ -154,7 +156,7 @@ impl Guard {
                     let _ = html.style().set_property("opacity", "0.6");
                 }
                 if let Ok(note) = self.document.create_element("p") {
-                    let id = ["waitroom-reason-", &decimal(self.reasons.len() as u64)].concat();
+                    let id = [REASON_ID, &decimal(self.reasons.len() as u64)].concat();
                     note.set_id(&id);
                     note.set_text_content(Some(reason));
                     let _ = note.set_attribute(REASON_MARK, "");
@@ -206,17 +208,16 @@ impl Guard {
             let _ = button.remove_attribute("aria-disabled");
             let _ = button.remove_attribute(DISABLED_MARK);
             if let Some(html) = button.dyn_ref::<HtmlElement>() {
-                let _ = html.style().remove_property("opacity");
+                // An empty value removes the property, as the loader's stepping aside does.
+                let _ = html.style().set_property("opacity", "");
+            }
+            // The link to the reason we added, not one the page had.
+            if button.get_attribute("aria-describedby").is_some_and(|by| by.starts_with(REASON_ID))
+            {
+                let _ = button.remove_attribute("aria-describedby");
             }
         }
         for reason in self.reasons.drain(..) {
-            if let Some(id) = reason.get_attribute("id") {
-                let by =
-                    self.document.query_selector(&["[aria-describedby=\"", &id, "\"]"].concat());
-                if let Ok(Some(button)) = by {
-                    let _ = button.remove_attribute("aria-describedby");
-                }
-            }
             reason.remove();
         }
         self.blocked.borrow_mut().take()
