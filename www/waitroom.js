@@ -15,7 +15,7 @@
   if (typeof WebAssembly != "object") return fail("this browser has no WebAssembly");
   var pkg = new URL("pkg/", script.src);
 
-  // A crash in the widget: step aside as if it had never loaded (docs/size.md, "The loader").
+  // A crash in the widget: step aside as if it had never loaded (docs/size.md, "The loader's comments").
   function crashed(e) {
     var error = e.error || e.reason;
     if (!error || !(error instanceof WebAssembly.RuntimeError || String(error.stack).indexOf(pkg.href) >= 0)) return;
