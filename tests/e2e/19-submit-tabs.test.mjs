@@ -67,7 +67,7 @@ test("Quiet poller: a follower takes over from a hung poller, and try again work
   await until(async () => (await events(follower)).states.at(-1)?.phase === "gave_up", { timeout: 20_000, what: "gave up" });
   await cdp.send("Debugger.resume");
   mode = "admitted";
-  const retry = follower.locator("waitroom-overlay").locator("button");
+  const retry = follower.locator("waitroom-overlay").getByRole("button", { name: "Réessayer maintenant" });
   await until(async () => (await retry.getAttribute("aria-disabled")) === "false", { timeout: 20_000, what: "try again enabled" });
   await retry.click();
   await until(async () => (await events(follower)).admitted.length > 0, { timeout: 10_000, what: "admitted after try again" });
