@@ -341,6 +341,11 @@ pub struct GateState {
     /// The shared store's admission rate as of the last tidy-up (`f64` bits), which the proof
     /// of work compares the join attempts with.
     shared_rate: AtomicU64,
+    /// Join attempts this instance saw and has not yet reported to the shared store.
+    unreported_joins: AtomicU64,
+    /// The room's join attempts over the last minute, every instance's, as of the last
+    /// tidy-up: behind a round-robin balancer each instance sees only its share of a flood.
+    shared_joins: AtomicU64,
 }
 
 /// A proof of work as a request carries it (`?challenge=…&solution=…`), not yet verified.
@@ -414,6 +419,8 @@ impl GateState {
             shared,
             shared_live: AtomicU64::new(0),
             shared_rate: AtomicU64::new(config.admit_per_minute.to_bits()),
+            unreported_joins: AtomicU64::new(0),
+            shared_joins: AtomicU64::new(0),
             store_warned_at: AtomicU64::new(0),
             next_pass_id: AtomicU64::new((1 << 63) | queue.config().first_seq),
             in_process: signer.binding(&BrowserId::from_bytes([0; 16])),
@@ -648,9 +655,9 @@ impl GateState {
     ///
     /// When the store does not answer in time: the caller answers `503` and admits nobody.
     ///
-    /// The proof of work follows the join attempts this instance sees (a share of the flood
-    /// behind a round-robin balancer) and the rate of the last tidy-up; a solution is spent
-    /// once across every instance, in the store.
+    /// The proof of work follows the room's join attempts (this instance's at once, every
+    /// instance's as of the last tidy-up, [`GateState::joins_per_minute`]) and the rate of the
+    /// last tidy-up; a solution is spent once across every instance, in the store.
     #[allow(clippy::too_many_arguments)]
     pub async fn answer_shared(
         &self,
@@ -675,8 +682,10 @@ impl GateState {
             let mut joins = self.join_rate.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if !solved {
                 joins.count(now);
+                self.unreported_joins.fetch_add(1, Ordering::Relaxed);
             }
-            let difficulty = self.config.proof_of_work.difficulty(joins.per_minute(now), rate);
+            let difficulty =
+                self.config.proof_of_work.difficulty(self.joins_per_minute(&mut joins, now), rate);
             drop(joins);
             if let Some(max_number) = difficulty.filter(|_| !solved) {
                 return Ok(self.challenge(now, max_number, binding));
@@ -1326,8 +1335,10 @@ impl GateState {
     /// When the store does not answer in time.
     pub async fn metrics_text_now(&self, now: Timestamp) -> Result<String, StoreError> {
         let state = self.admin_state_now(now).await?;
-        let join_attempts_per_minute =
-            self.join_rate.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).per_minute(now);
+        let join_attempts_per_minute = self.joins_per_minute(
+            &mut self.join_rate.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+            now,
+        );
         let pow_difficulty =
             self.config.proof_of_work.difficulty(join_attempts_per_minute, state.admit_per_minute);
         Ok(self.metrics.encode(QueueFigures {
@@ -1428,22 +1439,33 @@ impl GateState {
         let hold = CLOSED_RETRY + CLOSED_COMEBACK + self.config.grace;
         loop {
             let now = self.now();
-            match store.tidy(now, TIDY_BATCH, hold).await {
-                Ok((more, dropped, closure, live, rate)) => {
-                    self.dropped.fetch_add(dropped, Ordering::Relaxed);
-                    self.shared_live.store(live, Ordering::Relaxed);
-                    self.shared_rate.store(rate.to_bits(), Ordering::Relaxed);
-                    self.remember_closure(closure);
-                    if !more {
+            let joins = self.unreported_joins.swap(0, Ordering::Relaxed);
+            match store.tidy(now, TIDY_BATCH, hold, joins).await {
+                Ok(tidied) => {
+                    self.dropped.fetch_add(tidied.dropped, Ordering::Relaxed);
+                    self.shared_live.store(tidied.live, Ordering::Relaxed);
+                    self.shared_rate.store(tidied.admit_per_minute.to_bits(), Ordering::Relaxed);
+                    self.shared_joins.store(tidied.joins_per_minute, Ordering::Relaxed);
+                    self.remember_closure(tidied.closure);
+                    if !tidied.more {
                         return;
                     }
                 }
                 Err(failure) => {
+                    // Counted again at the next tidy-up that reaches the store.
+                    self.unreported_joins.fetch_add(joins, Ordering::Relaxed);
                     debug!(%failure, "tidy-up: the store does not answer");
                     return;
                 }
             }
         }
+    }
+
+    /// Join attempts over the last minute, as the proof of work judges a flood: this
+    /// instance's own count, seen at once, or the room's across every instance on a shared
+    /// store (as of the last tidy-up, 250 ms at most), whichever is larger.
+    fn joins_per_minute(&self, joins: &mut JoinRate, now: Timestamp) -> u64 {
+        joins.per_minute(now).max(self.shared_joins.load(Ordering::Relaxed))
     }
 
     /// Whether a request reached the gate over HTTPS, as far as the gate may believe: through

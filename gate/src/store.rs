@@ -32,11 +32,12 @@
 //! | `…:addr` | hash: places held per address | [`crate::fairness::JoinLedger`] |
 //! | `…:m:<minute>` | hash: arrivals and admissions in that minute | [`crate::admin::History`] |
 //! | `…:n:<name>` | a used nonce (`SET NX PX`) | `PassVerifier`'s used map |
+//! | `…:j:<step>` | join attempts of every instance in that 5-s step, added at each tidy-up | [`crate::proof_of_work::JoinRate`] |
 //!
 //! **Expiry bounds memory.** A live ticket's record expires a day after its drop deadline (the
 //! drop normally deletes it from the sets first and leaves the record a few seconds for its
 //! no-show check); an admitted one after the grace period (the lost-reply window); a minute's
-//! counts after 16 minutes; a nonce when the pass or challenge it names expires; the room's
+//! counts after 16 minutes; a 5-s step's join attempts after 65 s; a nonce when the pass or challenge it names expires; the room's
 //! hash after a week without a call. So a room holds about its live tickets: `make loadtest`
 //! measures the bytes per waiting ticket.
 //!
@@ -214,6 +215,23 @@ pub enum SharedVisit {
         /// For a newcomer let straight in, the room's anonymous admission number.
         anonymous: Option<u64>,
     },
+}
+
+/// What one batch of the shared tidy-up did and saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tidied {
+    /// Whether deadlines are left for another batch.
+    pub more: bool,
+    /// Tickets dropped by this batch.
+    pub dropped: u64,
+    /// The room's closure (reopened first if its end has come).
+    pub closure: StoredClosure,
+    /// Tickets waiting.
+    pub live: u64,
+    /// The room's admission rate.
+    pub admit_per_minute: f64,
+    /// Join attempts over the last minute, every instance's, which the proof of work follows.
+    pub joins_per_minute: u64,
 }
 
 /// The figures of a room, for the admin API and the metrics.
@@ -464,9 +482,8 @@ impl RedisStore {
         Ok((visited, dropped))
     }
 
-    /// One batch of the tidy-up (at most `batch` deadlines): whether work is left, how many
-    /// tickets were dropped, the closure (reopened first if its end has come), how many
-    /// tickets wait, and the admission rate.
+    /// One batch of the tidy-up (at most `batch` deadlines), reporting the `joins` (join
+    /// attempts) this instance saw since its last call.
     ///
     /// # Errors
     ///
@@ -476,18 +493,20 @@ impl RedisStore {
         now: Timestamp,
         batch: usize,
         hold: Duration,
-    ) -> Result<(bool, u64, StoredClosure, u64, f64), StoreError> {
-        let reply =
-            self.call("tidy", now, &[batch.to_string(), duration_millis(hold).to_string()]).await?;
+        joins: u64,
+    ) -> Result<Tidied, StoreError> {
+        let args = [batch.to_string(), duration_millis(hold).to_string(), joins.to_string()];
+        let reply = self.call("tidy", now, &args).await?;
         let bad = || unreadable("the tidy-up");
         let parts = items(&reply).ok_or_else(bad)?;
-        Ok((
-            parts.first().and_then(int).ok_or_else(bad)? == 1,
-            parts.get(1).and_then(int).ok_or_else(bad)?,
-            parts.get(2).and_then(closure_of).ok_or_else(bad)?,
-            parts.get(3).and_then(int).ok_or_else(bad)?,
-            parts.get(4).and_then(float).ok_or_else(bad)?,
-        ))
+        Ok(Tidied {
+            more: parts.first().and_then(int).ok_or_else(bad)? == 1,
+            dropped: parts.get(1).and_then(int).ok_or_else(bad)?,
+            closure: parts.get(2).and_then(closure_of).ok_or_else(bad)?,
+            live: parts.get(3).and_then(int).ok_or_else(bad)?,
+            admit_per_minute: parts.get(4).and_then(float).ok_or_else(bad)?,
+            joins_per_minute: parts.get(5).and_then(int).ok_or_else(bad)?,
+        })
     }
 
     /// The room's figures at `now`.

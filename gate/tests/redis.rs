@@ -228,7 +228,7 @@ async fn same_decisions(
         now += rng.next_u64() % step_ms;
         let roll = rng.next_u64() % 100;
         if roll < 3 {
-            let more = store.tidy(at(now), 4_096, hold).await.unwrap().0;
+            let more = store.tidy(at(now), 4_096, hold, 0).await.unwrap().more;
             assert_eq!(more, memory.tidy(at(now), 4_096), "tidy at step {step}");
             continue;
         }
@@ -622,4 +622,30 @@ async fn admin_controls_and_single_use_passes_hold_across_instances() {
     let metrics =
         browser().get(format!("{}/metrics", y.url)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("waitroom_admit_per_minute 600"), "{metrics}");
+}
+
+/// A flood spread over the instances is judged whole: each instance alone sees fewer join
+/// attempts than the threshold (10 × 6 a minute; the floor set to 40), the room sees more,
+/// and a newcomer on either instance is asked for a proof of work once a tidy-up (250 ms) has
+/// shared the count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_spread_over_instances_is_judged_whole_by_the_proof_of_work() {
+    let redis = Redis::start();
+    let args = ["--admit-per-minute", "6", "--proof-of-work-floor", "40"];
+    let gates = [gate(&redis.url(), "pow", &args).await, gate(&redis.url(), "pow", &args).await];
+    for k in 0..50 {
+        let (_, _, body) = status(&browser(), &gates[0], None).await;
+        assert!(body.get("challenge").is_none(), "join {k}: 50 in the room is no flood: {body}");
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    for _ in 0..50 {
+        status(&browser(), &gates[1], None).await;
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Each instance has seen 50 attempts of its own, and 51 with this one: no flood alone.
+    for gate in &gates {
+        let (code, _, body) = status(&browser(), gate, None).await;
+        assert_eq!(code, 503, "{body}");
+        assert!(body["challenge"].is_string(), "100 a minute in the room is a flood: {body}");
+    }
 }

@@ -27,6 +27,8 @@ local CHECK, DROP = 0, 1
 -- A live record outlives its deadlines by a day (a long closure), then expires anyway.
 local LIVE_MARGIN = 86400000
 local HISTORY_MINUTES = 15
+-- Join attempts are counted over the last minute in 5-s steps (proof_of_work.rs, JoinRate).
+local JOIN_STEP, JOIN_STEPS = 5000, 12
 local MAX_CLOSURES = 16
 -- The room's state hash outlives a week without any call.
 local ROOM_TTL = 7 * 86400000
@@ -573,11 +575,25 @@ if op == 'visit' then
   save_state()
 elseif op == 'tidy' then
   -- ARGV[3..9] as at creation (a tidy-up may be the first call), ARGV[10] = batch, ARGV[11]
-  -- = hold ms after a scheduled reopening.
+  -- = hold ms after a scheduled reopening, ARGV[12] = the join attempts the calling instance
+  -- saw since its last tidy-up. They are added to the room's count of the current 5-s step,
+  -- and the reply carries the room's attempts over the last minute, every instance's, which
+  -- the proof of work follows (gate/src/proof_of_work.rs, `JoinRate`: same window, same steps).
   local more = false
   if not closed_now(tonumber(ARGV[11])) then more = housekeep(tonumber(ARGV[10])) end
   save_state()
-  result = { more and 1 or 0, dropped_now, closure(), I(s.live), F(s.apm) }
+  local step = math.floor(now / JOIN_STEP)
+  local seen = tonumber(ARGV[12])
+  if seen > 0 then
+    local key = P .. 'j:' .. I(step)
+    redis.call('INCRBY', key, I(seen))
+    redis.call('PEXPIRE', key, JOIN_STEP * (JOIN_STEPS + 1))
+  end
+  local keys = {}
+  for back = JOIN_STEPS - 1, 0, -1 do keys[#keys + 1] = P .. 'j:' .. I(step - back) end
+  local joins = 0
+  for _, count in ipairs(redis.call('MGET', unpack(keys))) do joins = joins + tonumber(count or '0') end
+  result = { more and 1 or 0, dropped_now, closure(), I(s.live), F(s.apm), I(joins) }
 elseif op == 'state' then
   local minutes = {}
   local current = math.floor(now / 60000)
