@@ -474,6 +474,24 @@ pub fn push_f64(out: &mut String, x: f64) {
     }
 }
 
+/// Numbers whose nearest `f64` is hard to get right, with it: the native tests check std's
+/// reader on them, `tests/web.rs` the browser's `parseFloat` behind [`Number::as_f64`].
+#[doc(hidden)]
+pub const HARD_FLOATS: [(&str, f64); 12] = [
+    ("0.1", 0.1),
+    ("4.5", 4.5),
+    ("-2", -2.0),
+    ("1e308", 1e308),
+    ("1.7976931348623157e308", f64::MAX),
+    ("2.2250738585072014e-308", f64::MIN_POSITIVE),
+    ("5e-324", 5e-324),
+    ("2.4703282292062328e-324", 5e-324), // just above half the smallest subnormal
+    ("2.4703282292062327e-324", 0.0),    // just below it
+    ("1e-400", 0.0),
+    ("9007199254740993", 9_007_199_254_740_992.0), // a tie, to even
+    ("0.30000000000000004", 0.300_000_000_000_000_04),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,29 +585,12 @@ mod tests {
 
     #[test]
     fn floats_are_correctly_rounded() {
-        for (text, expected) in FLOAT_CASES {
+        for (text, expected) in HARD_FLOATS {
             assert_eq!(number(text).as_f64().map(f64::to_bits), Some(expected.to_bits()), "{text}");
         }
         assert_eq!(number("1e309").as_f64(), None);
         assert_eq!(number("1.7976931348623159e308").as_f64(), None, "rounds to infinity");
     }
-
-    /// Numbers whose nearest `f64` is hard to get right (`tests/web.rs` has the same list for
-    /// the browser's reader).
-    const FLOAT_CASES: [(&str, f64); 12] = [
-        ("0.1", 0.1),
-        ("4.5", 4.5),
-        ("-2", -2.0),
-        ("1e308", 1e308),
-        ("1.7976931348623157e308", f64::MAX),
-        ("2.2250738585072014e-308", f64::MIN_POSITIVE),
-        ("5e-324", 5e-324),
-        ("2.4703282292062328e-324", 5e-324), // just above half the smallest subnormal
-        ("2.4703282292062327e-324", 0.0),    // just below it
-        ("1e-400", 0.0),
-        ("9007199254740993", 9_007_199_254_740_992.0), // a tie, to even
-        ("0.30000000000000004", 0.300_000_000_000_000_04),
-    ];
 
     #[test]
     fn duplicate_keys_trailing_text_and_deep_nesting_are_refused() {

@@ -1184,8 +1184,17 @@ impl GateState {
 
     /// The Prometheus exposition at `now`.
     pub fn metrics_text(&self, now: Timestamp) -> String {
-        let state = self.admin_state(now);
-        let (pow_difficulty, join_attempts_per_minute) = self.pow_state(now);
+        self.exposition(&self.admin_state(now), now)
+    }
+
+    /// The exposition of `state`, with the proof of work as it stands at `now`.
+    fn exposition(&self, state: &AdminState, now: Timestamp) -> String {
+        let join_attempts_per_minute = self.joins_per_minute(
+            &mut self.join_rate.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+            now,
+        );
+        let pow_difficulty =
+            self.config.proof_of_work.difficulty(join_attempts_per_minute, state.admit_per_minute);
         self.metrics.encode(QueueFigures {
             queue_length: state.queue_length,
             admit_per_minute: state.admit_per_minute,
@@ -1334,25 +1343,7 @@ impl GateState {
     ///
     /// When the store does not answer in time.
     pub async fn metrics_text_now(&self, now: Timestamp) -> Result<String, StoreError> {
-        let state = self.admin_state_now(now).await?;
-        let join_attempts_per_minute = self.joins_per_minute(
-            &mut self.join_rate.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
-            now,
-        );
-        let pow_difficulty =
-            self.config.proof_of_work.difficulty(join_attempts_per_minute, state.admit_per_minute);
-        Ok(self.metrics.encode(QueueFigures {
-            queue_length: state.queue_length,
-            admit_per_minute: state.admit_per_minute,
-            closed: state.closed.is_some(),
-            no_show_rate: state.no_show_rate,
-            last_in_line_eta_seconds: state.last_in_line_eta_seconds,
-            admitted: state.admitted_total,
-            joined: state.joined_total,
-            dropped: state.dropped_total,
-            pow_difficulty: pow_difficulty.unwrap_or(0),
-            join_attempts_per_minute,
-        }))
+        Ok(self.exposition(&self.admin_state_now(now).await?, now))
     }
 
     /// Places `client` holds now.
