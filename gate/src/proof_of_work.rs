@@ -313,6 +313,19 @@ pub fn solve(challenge: &str, target: &str, max_number: u64) -> Option<u64> {
     })
 }
 
+/// The number hidden in `challenge`, issued by a gate whose secret is `secret`, found without
+/// the search: for simulators and tests that charge a pupil the search's time (it tries
+/// `0..=n`, so `n + 1` hashes) rather than spend it. `None` if `challenge` is not one of ours
+/// in shape or signature.
+pub fn number_of(secret: &[u8], challenge: &str) -> Option<u64> {
+    let signer = Signer::new(secret);
+    let (signed, mac_b64) = challenge.rsplit_once('.')?;
+    let max_number = number(signed.split('.').nth(3)?).ok()?;
+    let tag = URL_SAFE_NO_PAD.decode(mac_b64).ok()?;
+    let mac = signer.mac_of(&[signed.as_bytes()]);
+    bool::from(mac.as_slice().ct_eq(&tag)).then(|| secret_number(&signer, signed, max_number))
+}
+
 /// `n` in decimal, written at the end of `buffer`.
 fn decimal(mut n: u64, buffer: &mut [u8; 20]) -> &[u8] {
     let mut start = buffer.len();
@@ -382,6 +395,21 @@ mod tests {
             let refused = verify(&signer, &issued.challenge, &m, bound(1), NOW);
             assert_eq!(refused, Err(SolutionError::Wrong), "{m}");
         }
+    }
+
+    #[test]
+    fn the_number_a_simulator_reads_is_the_one_the_search_finds_and_only_with_the_key() {
+        let signer = Signer::new(SECRET);
+        for id in 0..20 {
+            let issued = issue(&signer, id, expiry(), 5_000, bound(1));
+            let found = solve(&issued.challenge, &issued.target, 5_000);
+            assert_eq!(number_of(SECRET, &issued.challenge), found, "{id}");
+        }
+        let issued = issue(&signer, 1, expiry(), 5_000, bound(1));
+        assert_eq!(number_of(b"another key, another gate........", &issued.challenge), None);
+        assert_eq!(number_of(SECRET, "c1.1.2.3"), None);
+        let forged = issued.challenge.replacen(".5000.", ".5001.", 1);
+        assert_eq!(number_of(SECRET, &forged), None);
     }
 
     #[test]

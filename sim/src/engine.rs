@@ -17,12 +17,14 @@ use std::time::Duration;
 
 use waitroom::backoff::Backoff;
 use waitroom::config::{Config, Protocol};
-use waitroom::machine::{Action, Machine};
+use waitroom::machine::{Action, Machine, Solution};
 use waitroom::reply::Reply;
 use waitroom::rng::Rng;
 use waitroom::time::{duration_millis, Timestamp};
+use waitroom::wire::StatusReply;
+use waitroom_gate::proof_of_work::number_of;
 use waitroom_gate::queue::{Decision, Queue, QueueStats, Visit};
-use waitroom_gate::server::{GateState, StatusAnswer};
+use waitroom_gate::server::{GateState, Proof, StatusAnswer};
 
 use crate::calendar::Calendar;
 
@@ -34,8 +36,25 @@ const FLOOD_GAP_MS: u64 = 1;
 fn flood_address() -> waitroom_gate::fairness::ClientKey {
     waitroom_gate::fairness::ClientKey::of(std::net::Ipv4Addr::new(203, 0, 113, 66).into())
 }
+
+/// The address of the `k`-th request of the many-address flood: cycling through 198.18.0.0/16
+/// (RFC 2544's benchmarking range), 65 536 addresses, each under the cap on places per address.
+fn many_address(k: u64) -> waitroom_gate::fairness::ClientKey {
+    let [_, _, hi, lo] = (k as u32).to_be_bytes();
+    waitroom_gate::fairness::ClientKey::of(std::net::Ipv4Addr::new(198, 18, hi, lo).into())
+}
+
+/// SHA-256 a second of a low-end phone (ALTCHA's figure for a Galaxy A14 in Chrome), the
+/// pupils' speed in `waitroom-native-pow-flood`: the search for number `n` tries `0..=n`, so it
+/// takes `(n + 1) / HASHES_PER_SECOND` seconds of virtual time.
+pub const HASHES_PER_SECOND: u64 = 90_000;
+
+/// Virtual milliseconds a pupil's phone spends finding number `n` (rounded up).
+pub fn solving_ms(n: u64) -> u64 {
+    (n + 1).saturating_mul(1_000).div_ceil(HASHES_PER_SECOND)
+}
 use crate::scenario::{Crowd, Latency, Scenario, T0};
-use crate::server::{classify_answer, gate, plain_reply};
+use crate::server::{classify_answer, gate, plain_reply, SECRET};
 use crate::strategy::{Client, Server, Strategy};
 
 /// "Never", for times.
@@ -84,6 +103,16 @@ pub struct Outcome {
     pub live: Vec<u32>,
     /// The queue's count of re-told holders at the start of each second (cumulative).
     pub retold: Vec<u64>,
+    /// Proof-of-work challenges the gate answered the pupils (not the flood).
+    pub challenges: u64,
+    /// Fresh requests the flood sent.
+    pub flood_requests: u64,
+    /// Those that took a place in the queue (the others were challenged or turned away).
+    pub flood_places: u64,
+    /// When the flood took its last place, if it took any.
+    pub flood_last_place: Option<u64>,
+    /// When the gate first asked anyone (pupil or flood) for a proof of work.
+    pub first_challenge: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,8 +127,11 @@ enum Kind {
     Reply,
     /// A user gives up.
     Abandon,
-    /// The flooding address sends one more fresh request (`waitroom-native-flood`).
+    /// The flood sends one more fresh request (`waitroom-native-flood`,
+    /// `waitroom-native-pow-flood`).
     Flood,
+    /// A pupil's phone has found the number of its challenge.
+    Solved,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -125,6 +157,10 @@ struct Machines {
     armed: Vec<u64>,
     /// The ticket each machine sent with its request in flight, as the gate signed it.
     tickets: Vec<Option<String>>,
+    /// The solved challenge each machine sent with its request in flight, if any.
+    proofs: Vec<Option<Solution>>,
+    /// The number each machine is searching for, found at its [`Kind::Solved`] event.
+    solving: Vec<Option<u64>>,
 }
 
 /// The server side.
@@ -200,12 +236,19 @@ pub fn run(scenario: &Scenario, crowd: &Crowd, strategy: Strategy) -> Outcome {
         ),
         Client::Machine { protocol } => {
             let config = Config { protocol, ..config };
+            let solver = strategy == Strategy::WaitroomNativePowFlood;
             Clients::Machines(Machines {
                 protocol,
-                machines: crowd.seed.iter().map(|&s| Machine::new(&config, s)).collect(),
+                machines: crowd
+                    .seed
+                    .iter()
+                    .map(|&s| Machine::new(&config, s).with_solver(solver))
+                    .collect(),
                 replies: vec![None; n],
                 armed: vec![NEVER; n],
                 tickets: vec![None; n],
+                proofs: vec![None; n],
+                solving: vec![None; n],
             })
         }
     };
@@ -214,7 +257,9 @@ pub fn run(scenario: &Scenario, crowd: &Crowd, strategy: Strategy) -> Outcome {
         server: strategy.server(),
         clients,
         backend: match (strategy.client(), strategy.server()) {
-            (Client::Machine { .. }, Server::Queue) => Backend::Gate(gate(scenario)),
+            (Client::Machine { .. }, Server::Queue) => {
+                Backend::Gate(gate(scenario, strategy == Strategy::WaitroomNativePowFlood))
+            }
             _ => Backend::Queue(Box::new(Queue::new(scenario.queue_config(), T0))),
         },
         // Each strategy draws its network and reloads from its own stream of the scenario's seed.
@@ -241,6 +286,11 @@ pub fn run(scenario: &Scenario, crowd: &Crowd, strategy: Strategy) -> Outcome {
             no_show_estimate: Vec::new(),
             live: Vec::new(),
             retold: Vec::new(),
+            challenges: 0,
+            flood_requests: 0,
+            flood_places: 0,
+            flood_last_place: None,
+            first_challenge: None,
         },
     };
     sim.run(scenario.time_limit_ms());
@@ -263,7 +313,10 @@ impl Sim<'_> {
                 self.push(leaves, Kind::Abandon, user);
             }
         }
-        if self.out.strategy == Strategy::WaitroomNativeFlood {
+        if matches!(
+            self.out.strategy,
+            Strategy::WaitroomNativeFlood | Strategy::WaitroomNativePowFlood
+        ) {
             self.push(0, Kind::Flood, 0);
         }
         while self.unresolved > 0 {
@@ -287,6 +340,14 @@ impl Sim<'_> {
             match event.kind {
                 Kind::AtServer => self.at_server(user, at),
                 Kind::Flood => self.flood(at),
+                Kind::Solved => {
+                    let number = self.machines().solving[user].take();
+                    if !self.present(user, at) {
+                        continue;
+                    }
+                    self.machines().machines[user].handle_solved(stamp(at), number);
+                    self.drain(user, at);
+                }
                 Kind::Abandon => {
                     if self.out.fate[user] == Fate::Waiting {
                         self.out.fate[user] = Fate::Abandoned;
@@ -320,12 +381,28 @@ impl Sim<'_> {
         }
     }
 
-    /// One fresh request from the flooding address, which never comes back; the next one
+    /// One fresh request of the flood, which never comes back and never solves a challenge
+    /// (from one address, or from the next address of a /16 with proof of work); the next one
     /// [`FLOOD_GAP_MS`] later, until the last pupil has arrived. Not counted among the pupils'
     /// requests.
     fn flood(&mut self, at: u64) {
         if let Backend::Gate(gate) = &self.backend {
-            gate.answer_at_address(stamp(at), None, flood_address());
+            let address = match self.out.strategy {
+                Strategy::WaitroomNativePowFlood => many_address(self.out.flood_requests),
+                _ => flood_address(),
+            };
+            let answer = gate.answer_at_address(stamp(at), None, address);
+            self.out.flood_requests += 1;
+            match answer.body {
+                StatusReply::Queued(_) | StatusReply::Admitted(_) => {
+                    self.out.flood_places += 1;
+                    self.out.flood_last_place = Some(at);
+                }
+                StatusReply::Challenge(_) => {
+                    self.out.first_challenge.get_or_insert(at);
+                }
+                _ => {}
+            }
         }
         let last_arrival = self.crowd.arrival.last().copied().unwrap_or(0);
         if at + FLOOD_GAP_MS <= last_arrival {
@@ -369,11 +446,20 @@ impl Sim<'_> {
 
         let answer = match (&mut self.backend, self.server) {
             (Backend::Gate(gate), _) => {
-                let ticket = match &self.clients {
-                    Clients::Machines(m) => m.tickets[user].as_deref(),
-                    _ => None,
+                let (ticket, solution) = match &self.clients {
+                    Clients::Machines(m) => (m.tickets[user].as_deref(), m.proofs[user].as_ref()),
+                    _ => (None, None),
                 };
-                Answer::Gate(gate.answer(now, ticket))
+                let number = solution.map(|s| s.number.to_string());
+                let proof = solution
+                    .zip(number.as_deref())
+                    .map(|(s, number)| Proof { challenge: &s.challenge, solution: number });
+                let answer = gate.answer_with_proof(now, ticket, proof, None);
+                if matches!(answer.body, StatusReply::Challenge(_)) {
+                    self.out.challenges += 1;
+                    self.out.first_challenge.get_or_insert(at);
+                }
+                Answer::Gate(answer)
             }
             (Backend::Queue(queue), Server::Plain { .. }) => {
                 Answer::Plain(queue.admit_anonymous(now))
@@ -447,9 +533,19 @@ impl Sim<'_> {
     fn drain(&mut self, user: usize, at: u64) {
         while let Some(action) = self.machines().machines[user].poll_action() {
             match action {
-                Action::Send { ticket, .. } => {
-                    self.machines().tickets[user] = ticket;
+                Action::Send { ticket, proof, .. } => {
+                    let m = self.machines();
+                    m.tickets[user] = ticket;
+                    m.proofs[user] = proof;
                     self.send(user, at);
+                }
+                // The phone searches `0..=n` at HASHES_PER_SECOND: the engine reads `n` with
+                // the gate's key instead of spending the hashes, and charges their time.
+                Action::Solve { challenge, .. } => {
+                    let number = number_of(SECRET, &challenge);
+                    let done = at + number.map_or(0, solving_ms);
+                    self.machines().solving[user] = number;
+                    self.push(done, Kind::Solved, user);
                 }
                 Action::Admit { .. } => {
                     debug_assert_eq!(
@@ -463,9 +559,8 @@ impl Sim<'_> {
                         "neither server ever fails: a widget failing open is a simulator bug"
                     )
                 }
-                // Only a quota page reloads itself, and the simulator starts none; its
-                // machines have no solver, and its gate asks no proof of work.
-                Action::Persist(_) | Action::Render | Action::Reload | Action::Solve { .. } => {}
+                // Only a quota page reloads itself, and the simulator starts none.
+                Action::Persist(_) | Action::Render | Action::Reload => {}
             }
         }
         let m = self.machines();

@@ -18,8 +18,9 @@ use waitroom_gate::server::{GateConfig, GateState, StatusAnswer};
 
 use crate::scenario::{Scenario, T0};
 
-/// The HMAC key of the simulated gate (any key does: nobody forges tickets here).
-const SECRET: &[u8] = b"waitroom-sim: 6 April 2021, 08:00";
+/// The HMAC key of the simulated gate (any key does: nobody forges tickets here). The engine
+/// reads the number of a challenge with it ([`waitroom_gate::proof_of_work::number_of`]).
+pub const SECRET: &[u8] = b"waitroom-sim: 6 April 2021, 08:00";
 
 /// The body of a plain quota page: what the proxy of 2021 served, no JSON.
 const QUOTA_PAGE: &str = "<html><body><p>Quand le nombre d'utilisateurs maximum est atteint, \
@@ -27,16 +28,20 @@ const QUOTA_PAGE: &str = "<html><body><p>Quand le nombre d'utilisateurs maximum 
 
 /// The reference gate for `scenario`, at [`T0`]: fresh queue, full bucket, tickets numbered from 1.
 ///
-/// Its clock is only read at start: every answer is given the virtual time explicitly.
-pub fn gate(scenario: &Scenario) -> Arc<GateState> {
+/// Its clock is only read at start: every answer is given the virtual time explicitly. With
+/// `proof_of_work`, the gate's adaptive proof of work is on (`auto`, its defaults); without,
+/// off: the widgets of the other strategies have no solver and meet the queue alone.
+pub fn gate(scenario: &Scenario, proof_of_work: bool) -> Arc<GateState> {
     let config = GateConfig {
         admit_per_minute: scenario.admit_per_minute,
         burst: scenario.burst,
         expected_no_show: scenario.expected_no_show,
         clock: Arc::new(|| T0),
         first_seq: Some(1),
-        // The simulated widgets do not solve challenges: every strategy meets the queue alone.
-        proof_of_work: PowConfig { mode: Mode::Off, ..PowConfig::default() },
+        proof_of_work: PowConfig {
+            mode: if proof_of_work { Mode::Auto } else { Mode::Off },
+            ..PowConfig::default()
+        },
         ..GateConfig::new(SECRET.to_vec())
     };
     GateState::new(config)
@@ -82,7 +87,7 @@ mod tests {
     #[test]
     fn the_gate_queues_then_admits_and_the_widget_reads_both() {
         let scenario = Scenario { admit_per_minute: 60.0, burst: Some(1.0), ..Scenario::default() };
-        let gate = gate(&scenario);
+        let gate = gate(&scenario, false);
         let first = gate.answer(T0, None);
         assert!(matches!(
             classify_answer(&first, Protocol::Native, T0),

@@ -30,6 +30,11 @@ pub enum Strategy {
     /// (1 000 a second through the arrival window, never coming back): what the gate's cap on
     /// places per address leaves of the pupils' waits.
     WaitroomNativeFlood,
+    /// [`Strategy::WaitroomNative`] with the gate's proof of work on (`auto`) and widgets that
+    /// solve it, while a /16 of addresses floods the gate with fresh requests (1 000 a second
+    /// through the arrival window, each from the next address, never solving, never coming
+    /// back): what the challenge leaves of the pupils' waits when a cap per address cannot.
+    WaitroomNativePowFlood,
 }
 
 /// Which server a strategy talks to. Both are the gate's [`waitroom_gate::queue::Queue`]: the
@@ -78,7 +83,7 @@ pub enum Client {
 
 impl Strategy {
     /// Every strategy, in the order of the report.
-    pub const ALL: [Strategy; 8] = [
+    pub const ALL: [Strategy; 9] = [
         Strategy::NaiveReload,
         Strategy::Refresh20s,
         Strategy::Poll3s,
@@ -87,6 +92,7 @@ impl Strategy {
         Strategy::WaitroomHttp,
         Strategy::WaitroomNative,
         Strategy::WaitroomNativeFlood,
+        Strategy::WaitroomNativePowFlood,
     ];
 
     /// Its name on the command line and in reports.
@@ -100,6 +106,7 @@ impl Strategy {
             Strategy::WaitroomHttp => "waitroom-http",
             Strategy::WaitroomNative => "waitroom-native",
             Strategy::WaitroomNativeFlood => "waitroom-native-flood",
+            Strategy::WaitroomNativePowFlood => "waitroom-native-pow-flood",
         }
     }
 
@@ -121,9 +128,9 @@ impl Strategy {
             Strategy::BackoffFullJitter => backoff(Jitter::Full),
             Strategy::DecorrelatedJitter => backoff(Jitter::Decorrelated),
             Strategy::WaitroomHttp => Client::Machine { protocol: Protocol::Http },
-            Strategy::WaitroomNative | Strategy::WaitroomNativeFlood => {
-                Client::Machine { protocol: Protocol::Native }
-            }
+            Strategy::WaitroomNative
+            | Strategy::WaitroomNativeFlood
+            | Strategy::WaitroomNativePowFlood => Client::Machine { protocol: Protocol::Native },
         }
     }
 
@@ -133,7 +140,8 @@ impl Strategy {
             Strategy::Refresh20s
             | Strategy::Poll3s
             | Strategy::WaitroomNative
-            | Strategy::WaitroomNativeFlood => Server::Queue,
+            | Strategy::WaitroomNativeFlood
+            | Strategy::WaitroomNativePowFlood => Server::Queue,
             Strategy::WaitroomHttp => Server::Plain { retry_after_s: Some(20) },
             Strategy::NaiveReload | Strategy::BackoffFullJitter | Strategy::DecorrelatedJitter => {
                 Server::Plain { retry_after_s: None }
@@ -147,7 +155,10 @@ impl Strategy {
             Strategy::Poll3s => 0,
             Strategy::NaiveReload | Strategy::BackoffFullJitter | Strategy::DecorrelatedJitter => 1,
             Strategy::Refresh20s => 2,
-            Strategy::WaitroomHttp | Strategy::WaitroomNative | Strategy::WaitroomNativeFlood => 3,
+            Strategy::WaitroomHttp
+            | Strategy::WaitroomNative
+            | Strategy::WaitroomNativeFlood
+            | Strategy::WaitroomNativePowFlood => 3,
         }
     }
 }

@@ -131,6 +131,11 @@ fn the_metrics_of_a_hand_made_outcome() {
         no_show_estimate: Vec::new(),
         live: Vec::new(),
         retold: Vec::new(),
+        challenges: 0,
+        flood_requests: 0,
+        flood_places: 0,
+        flood_last_place: None,
+        first_challenge: None,
     };
     let m = measure(&scenario, &crowd, &outcome);
     assert_eq!((m.admitted, m.abandoned, m.not_admitted), (3, 1, 0));
@@ -156,4 +161,33 @@ fn the_engine_runs_one_strategy_at_a_time_too() {
     let outcome = engine::run(&scenario, &crowd, Strategy::WaitroomHttp);
     assert!(outcome.fate.iter().all(|&f| f != Fate::Waiting));
     assert!(outcome.admitted_at.iter().zip(&outcome.served_at).all(|(&a, &s)| a == NEVER || a > s));
+}
+
+/// `waitroom-native-pow-flood` on the small morning (seed 7): 1 000 fresh requests a second from
+/// a /16, never solving. The first 3 747 take places before the join attempts of the last minute
+/// pass the flood threshold (10 × 400 a minute); from the first challenge on, the flood gets no
+/// place, the pupils who arrive solve theirs (in virtual time, at 90 000 hashes a second) and
+/// every pupil who does not give up is admitted.
+#[test]
+fn with_proof_of_work_a_many_address_flood_gets_no_place_once_challenged_and_every_pupil_gets_in() {
+    let scenario = small();
+    let crowd = Crowd::draw(&scenario);
+    let leaving = crowd.abandon_at.iter().filter(|&&t| t != NEVER).count();
+    let out = engine::run(&scenario, &crowd, Strategy::WaitroomNativePowFlood);
+    let count = |fate| out.fate.iter().filter(|&&f| f == fate).count();
+    assert_eq!(
+        (count(Fate::Admitted), count(Fate::Abandoned), count(Fate::Waiting)),
+        (1907, 93, 0)
+    );
+    assert!(count(Fate::Abandoned) <= leaving);
+    assert!(!out.time_limit_hit);
+    assert_eq!((out.flood_requests, out.flood_places), (29_984, 3_747));
+    assert_eq!((out.flood_last_place, out.first_challenge), (Some(3_746), Some(3_747)));
+    assert_eq!(out.challenges, 1_747);
+    assert_eq!(out.requests.iter().sum::<u32>(), 6_525);
+    // Without proof of work, the same flood from one address is capped instead; the widgets
+    // are never challenged.
+    let capped = engine::run(&scenario, &crowd, Strategy::WaitroomNativeFlood);
+    assert_eq!(capped.challenges, 0);
+    assert_eq!(capped.first_challenge, None);
 }
