@@ -80,9 +80,10 @@ demo: setup build
 test-size: $(PKG)/waitroom_bg.wasm
 	node scripts/sizes.mjs --max-gzip-kib $(SIZE_BUDGET_GZIP_KIB) $(DOWNLOADS)
 
-# The driver's browser tests, in headless Chromium.
+# The driver's browser tests, in headless Chromium, in a time zone with summer time (the
+# local "last update" clock is tested against the browser's own).
 test-wasm: | setup-rust setup-browser
-	cargo test --target wasm32-unknown-unknown -p waitroom --test web --no-default-features
+	TZ=Europe/Paris cargo test --target wasm32-unknown-unknown -p waitroom --test web --no-default-features
 
 test-native: | setup-browser
 	cargo test --workspace --quiet

@@ -43,6 +43,20 @@ fn the_browser_reads_json_numbers_to_the_nearest_float() {
     }
 }
 
+/// "Last update at HH:MM" is the user's own clock: one time-zone offset and integer arithmetic
+/// give what `getHours` and `getMinutes` would, across a year (both changes of summer time:
+/// `make test-wasm` runs Chromium with `TZ=Europe/Paris`) and at the epoch.
+#[wasm_bindgen_test]
+fn the_last_update_shows_the_users_local_hour_and_minute() {
+    let year_2026 = 1_767_225_600_000u64;
+    let times = (0..1_300u64).map(|i| year_2026 + i * 24_271_000).chain([0, 59_999, 3_600_000]);
+    for ms in times {
+        let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+        let expected = (date.get_hours() as u8, date.get_minutes() as u8);
+        assert_eq!(web::local_time(Timestamp::from_millis(ms)), expected, "{ms}");
+    }
+}
+
 fn document() -> Document {
     web_sys::window().unwrap().document().unwrap()
 }
@@ -127,7 +141,7 @@ fn script_attributes_become_config_and_warnings() {
 #[wasm_bindgen_test]
 fn overlay_shows_the_view_in_french_as_an_accessible_dialog() {
     let overlay = Overlay::show(&document(), &fr(), Theme::Auto, None, |_| {}).unwrap();
-    overlay.render(&queued_view(), &fr(), |_| (8, 2, 13));
+    overlay.render(&queued_view(), &fr(), |_| (8, 2));
 
     assert_eq!(shown(&overlay, "phase").as_deref(), Some("Vous êtes dans la file d’attente."));
     assert_eq!(shown(&overlay, "position").as_deref(), Some("41 personnes avant vous."));
@@ -169,18 +183,18 @@ fn overlay_shows_the_view_in_french_as_an_accessible_dialog() {
         .hidden());
 
     let gave_up = View { phase: Phase::GaveUp, retry: RetryButton::Disabled, ..queued_view() };
-    overlay.render(&gave_up, &fr(), |_| (8, 2, 13));
+    overlay.render(&gave_up, &fr(), |_| (8, 2));
     let retry = root.query_selector("button").unwrap().unwrap();
     assert!(!retry.unchecked_ref::<web_sys::HtmlElement>().hidden());
     assert_eq!(retry.text_content().as_deref(), Some("Réessayer maintenant"));
     assert_eq!(retry.get_attribute("aria-disabled").as_deref(), Some("true"));
-    overlay.render(&View { retry: RetryButton::Enabled, ..gave_up }, &fr(), |_| (8, 2, 13));
+    overlay.render(&View { retry: RetryButton::Enabled, ..gave_up }, &fr(), |_| (8, 2));
     assert_eq!(retry.get_attribute("aria-disabled").as_deref(), Some("false"));
     assert!(
         root.query_selector(".phase.still").unwrap().is_some(),
         "given up, nothing happens by itself: the status dot stops pulsing"
     );
-    overlay.render(&queued_view(), &fr(), |_| (8, 2, 13));
+    overlay.render(&queued_view(), &fr(), |_| (8, 2));
     assert!(root.query_selector(".phase.still").unwrap().is_none(), "queued, it pulses");
 
     let host = overlay.host().clone();
@@ -223,7 +237,7 @@ fn a_hostile_closed_message_is_shown_as_text_never_as_html() {
         failed_open: false,
     };
     let overlay = Overlay::show(&document(), &fr(), Theme::Light, None, |_| {}).unwrap();
-    overlay.render(&view, &fr(), |_| (0, 0, 0));
+    overlay.render(&view, &fr(), |_| (0, 0));
     assert_eq!(shown(&overlay, "closed").as_deref(), Some(hostile));
     assert!(overlay.root().query_selector("img, b").unwrap().is_none());
     let retry = overlay.root().query_selector("button").unwrap().unwrap();

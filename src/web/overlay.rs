@@ -223,12 +223,12 @@ impl Overlay {
         &self.root
     }
 
-    /// Shows `view`; `local_time` turns a timestamp into the user's HH:MM:SS.
+    /// Shows `view`; `local_time` turns a timestamp into the user's HH:MM.
     pub fn render(
         &self,
         view: &View,
         messages: &Messages,
-        local_time: impl Fn(Timestamp) -> (u8, u8, u8),
+        local_time: impl Fn(Timestamp) -> (u8, u8),
     ) {
         if super::now().saturating_duration_since(self.shown_at) >= FIRST_MESSAGE_DELAY {
             if let Some(text) = self.pending.borrow_mut().take() {
@@ -254,7 +254,7 @@ impl Overlay {
         set_text(&self.message, view.explains_quota.then(|| messages.message()));
         // Once in, when the portal last answered no longer matters.
         let updated = view.last_update.filter(|_| view.phase != Phase::Admitted).map(|t| {
-            let (h, m, _) = local_time(t);
+            let (h, m) = local_time(t);
             messages.last_update(h, m)
         });
         set_text(&self.updated, updated.as_deref());
