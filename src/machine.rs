@@ -89,7 +89,7 @@ pub enum Action {
     /// without a pass (the portal itself decides).
     FailOpen,
     /// Ask again by loading the gate's URL as a page, in place of this one. Only on the gate's
-    /// own refusal page ([`Machine::handle_start_refused`]): there a fetch that got through would
+    /// own refusal page ([`Machine::at_page`]): there a fetch that got through would
     /// spend the gate's token, and the navigation after it would need a second one, which a
     /// saturated `limit_req` never has; and a login URL that redirects to single sign-on is
     /// followed by the browser, as a navigation. The snapshot is persisted first: the next page
@@ -182,19 +182,51 @@ pub struct Snapshot {
     pub saved_at: Timestamp,
 }
 
-/// Whether the machine is talking to the gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether the machine is talking to the gate, with what that carries of the proof of work.
+#[derive(Debug, Clone, PartialEq)]
 enum Activity {
     /// Before [`Machine::handle_start`]: nothing is sent (`data-check="submit"` before the first
     /// submit), though a peer's snapshot is followed.
     NotStarted,
     /// Started, no request out: the next waits for `next_at`.
-    Waiting,
+    Waiting {
+        /// A solved proof of work, sent once, with the next request.
+        proof: Option<Solution>,
+    },
     /// A request is out; its reply is awaited.
-    InFlight,
+    InFlight {
+        /// It carries a solution: the overlay says the browser is being verified.
+        proving: bool,
+    },
     /// The gate's proof of work is being solved ([`Action::Solve`]): no request before it is
     /// done, and no timer (the solution, or the solver's failure, wakes the machine).
-    Solving,
+    Solving {
+        /// The gate's challenge, as it sent it.
+        challenge: String,
+    },
+}
+
+impl Activity {
+    const WAITING: Activity = Activity::Waiting { proof: None };
+
+    fn is_waiting(&self) -> bool {
+        matches!(self, Activity::Waiting { .. })
+    }
+
+    fn is_busy(&self) -> bool {
+        matches!(self, Activity::InFlight { .. } | Activity::Solving { .. })
+    }
+
+    /// Solving the gate's proof of work, or about to send or sending its solution: what the
+    /// overlay calls "verifying".
+    fn is_verifying(&self) -> bool {
+        matches!(
+            self,
+            Activity::Solving { .. }
+                | Activity::Waiting { proof: Some(_) }
+                | Activity::InFlight { proving: true }
+        )
+    }
 }
 
 /// How this page asks the gate.
@@ -203,7 +235,7 @@ enum Asking {
     /// With a fetch ([`Action::Send`]).
     Fetch,
     /// By loading the gate's URL as a page ([`Action::Reload`]): this page is the gate's
-    /// refusal, a quota page ([`Machine::handle_start_refused`]).
+    /// refusal, a quota page ([`Machine::at_page`]).
     Reload,
 }
 
@@ -250,12 +282,6 @@ pub struct Machine {
     redirect: Option<String>,
     /// Whether the driver can solve a proof of work ([`Machine::with_solver`]).
     solver: bool,
-    /// The challenge being solved, while [`Activity::Solving`].
-    challenge: Option<String>,
-    /// Its solution, until the next request carries it.
-    proof: Option<Solution>,
-    /// Solving, or waiting for the gate's answer to the solution: what the overlay says.
-    verifying: bool,
     actions: VecDeque<Action>,
 }
 
@@ -287,9 +313,6 @@ impl Machine {
             overlay_up: false,
             redirect: config.redirect.clone(),
             solver: false,
-            challenge: None,
-            proof: None,
-            verifying: false,
             actions: VecDeque::new(),
         }
     }
@@ -303,6 +326,18 @@ impl Machine {
         self
     }
 
+    /// Tells the machine which page it runs on: `page_url` and the gate's `gate_url`, both
+    /// absolute. Served at the gate's own URL, the page can only be the gate's refusal, a quota
+    /// page ([`crate::reply::is_refusal_page`]): then [`Machine::handle_start`] starts as on a
+    /// refusal, and every later attempt is an [`Action::Reload`].
+    #[must_use]
+    pub fn at_page(mut self, page_url: &str, gate_url: &str) -> Self {
+        if crate::reply::is_refusal_page(page_url, gate_url) {
+            self.asking = Asking::Reload;
+        }
+        self
+    }
+
     /// Starts, from what was persisted for this gate, if anything.
     ///
     /// A fresh start sends at once (the user just arrived); a restored one keeps its schedule,
@@ -311,8 +346,14 @@ impl Machine {
     /// The snapshot is input, range-checked ([`Snapshot::checked`]): an admission or a
     /// fail-open that is old, from the future, or implausible is not honoured; the gate is
     /// asked again, keeping the schedule.
+    ///
+    /// On the gate's refusal page ([`Machine::at_page`]) it starts as [`Machine::start_refused`]
+    /// says.
     pub fn handle_start(&mut self, now: Timestamp, restored: Option<Snapshot>) {
-        self.activity = Activity::Waiting;
+        if self.asking == Asking::Reload {
+            return self.start_refused(now, restored);
+        }
+        self.activity = Activity::WAITING;
         match restored {
             Some(snapshot) => self.adopt(now, snapshot),
             None => self.next_at = Some(now),
@@ -337,12 +378,11 @@ impl Machine {
     /// just turned away, and honouring it again would navigate straight back, in a loop.
     ///
     /// Every later attempt from this page is an [`Action::Reload`].
-    pub fn handle_start_refused(&mut self, now: Timestamp, restored: Option<Snapshot>) {
+    fn start_refused(&mut self, now: Timestamp, restored: Option<Snapshot>) {
         if let Some(snapshot) = restored {
             self.adopt(now, snapshot);
         }
-        self.activity = Activity::Waiting;
-        self.asking = Asking::Reload;
+        self.activity = Activity::WAITING;
         self.status = Status::Throttled;
         self.last_update = Some(now);
         // At least the base delay: full jitter alone could ask again within milliseconds.
@@ -386,9 +426,9 @@ impl Machine {
 
     /// The response to the last [`Action::Send`], classified by [`crate::reply::classify`].
     pub fn handle_reply(&mut self, now: Timestamp, reply: Reply) {
-        let in_flight = self.activity == Activity::InFlight;
+        let in_flight = matches!(self.activity, Activity::InFlight { .. });
         if in_flight {
-            self.activity = Activity::Waiting;
+            self.activity = Activity::WAITING;
         }
         if in_flight && matches!(self.status, Status::Admitted { .. }) {
             // The answer to "extend": a renewed pass for the same admission. Anything else (the
@@ -407,7 +447,6 @@ impl Machine {
             // another tab let the user in: it must not put them back in the queue.
             return;
         }
-        self.verifying = false;
         match reply {
             Reply::Admitted { pass, pass_expires_in, redirect } => {
                 self.backoff.reset();
@@ -464,10 +503,9 @@ impl Machine {
                 self.status = Status::Throttled;
                 self.retry_later(now, Some(retry_after));
                 if self.solver && self.status == Status::Throttled {
-                    self.activity = Activity::Solving;
-                    self.verifying = true;
-                    self.challenge = Some(challenge.clone());
-                    self.actions.push_back(Action::Solve { challenge, target, max_number });
+                    let solve = Action::Solve { challenge: challenge.clone(), target, max_number };
+                    self.activity = Activity::Solving { challenge };
+                    self.actions.push_back(solve);
                 }
             }
             Reply::Unavailable(_) => {
@@ -494,18 +532,17 @@ impl Machine {
     /// out with backoff). The solution goes with the next request, at its scheduled time, or at
     /// once if solving took longer.
     pub fn handle_solved(&mut self, now: Timestamp, number: Option<u64>) {
-        if self.activity != Activity::Solving {
+        let Activity::Solving { challenge } = &mut self.activity else {
             return; // stale: nothing is being solved
-        }
-        self.activity = Activity::Waiting;
-        let challenge = self.challenge.take();
-        match (challenge, number) {
-            (Some(challenge), Some(number)) => self.proof = Some(Solution { challenge, number }),
-            _ => {
+        };
+        let challenge = std::mem::take(challenge);
+        self.activity = match number {
+            Some(number) => Activity::Waiting { proof: Some(Solution { challenge, number }) },
+            None => {
                 self.solver = false;
-                self.verifying = false;
+                Activity::WAITING
             }
-        }
+        };
         self.render();
         self.maybe_send(now);
     }
@@ -520,7 +557,7 @@ impl Machine {
         }
         if matches!(self.status, Status::Unavailable { .. })
             && self.fail_open_due(now)
-            && self.activity != Activity::InFlight
+            && !matches!(self.activity, Activity::InFlight { .. })
         {
             self.fail_open();
             self.persist(now);
@@ -593,10 +630,10 @@ impl Machine {
     /// the form). Nothing without a pass, or while a request is in flight.
     pub fn handle_extend(&mut self, _now: Timestamp) {
         let Status::Admitted { pass: Some(pass), .. } = &self.status else { return };
-        if matches!(self.activity, Activity::InFlight | Activity::Solving) || !self.online {
+        if self.activity.is_busy() || !self.online {
             return;
         }
-        self.activity = Activity::InFlight;
+        self.activity = Activity::InFlight { proving: false };
         let (ticket, pass) = (self.ticket.clone(), Some(pass.clone()));
         self.actions.push_back(Action::Send { ticket, pass, timeout: self.timeout, proof: None });
         self.actions.push_back(Action::Render);
@@ -611,7 +648,7 @@ impl Machine {
     /// When to call [`Machine::handle_timeout`], if at all.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        if self.activity != Activity::Waiting || self.is_final() {
+        if !self.activity.is_waiting() || self.is_final() {
             return None;
         }
         if !self.polls() {
@@ -641,7 +678,7 @@ impl Machine {
         self.role != Role::Follower
     }
 
-    /// Whether [`Machine::handle_start`] (or [`Machine::handle_start_refused`]) was called.
+    /// Whether [`Machine::handle_start`] was called.
     pub fn is_started(&self) -> bool {
         self.activity != Activity::NotStarted
     }
@@ -677,7 +714,7 @@ impl Machine {
         let polling = self.online
             && !self.is_final()
             && self.status != Status::GaveUp
-            && !matches!(self.activity, Activity::InFlight | Activity::Solving);
+            && !self.activity.is_busy();
         let next_attempt_in =
             self.next_at.filter(|_| polling).map(|t| t.saturating_duration_since(now));
         let pass_left = match self.status {
@@ -689,7 +726,7 @@ impl Machine {
         let pass_warning = matches!(self.status, Status::Admitted { pass: Some(_), .. })
             && pass_left.is_some_and(|left| left <= view::PASS_WARNING);
         // In any tab: a click in a follower sends from there (see `handle_retry`).
-        let retry_allowed = self.activity == Activity::Waiting
+        let retry_allowed = self.activity.is_waiting()
             && self.online
             && !self.is_final()
             && self.next_at.is_some_and(|t| now >= t);
@@ -753,7 +790,7 @@ impl Machine {
             _ if !self.online => Phase::Offline,
             Status::Checking => Phase::Checking,
             Status::Queued => Phase::Queued,
-            Status::Throttled if self.verifying => Phase::Verifying,
+            Status::Throttled if self.activity.is_verifying() => Phase::Verifying,
             Status::Throttled => Phase::Throttled,
             Status::Closed { .. } => Phase::Closed,
             Status::Unavailable { cookies: true, .. } => Phase::CookiesRequired,
@@ -777,7 +814,7 @@ impl Machine {
     }
 
     fn can_send(&self, now: Timestamp) -> bool {
-        self.activity == Activity::Waiting
+        self.activity.is_waiting()
             && self.polls()
             && self.online
             && !self.is_final()
@@ -789,14 +826,14 @@ impl Machine {
         if !self.can_send(now) {
             return;
         }
-        self.activity = Activity::InFlight;
+        let proof = match &mut self.activity {
+            Activity::Waiting { proof } => proof.take(),
+            _ => None,
+        };
+        self.activity = Activity::InFlight { proving: proof.is_some() };
         if self.asking == Asking::Fetch {
-            self.actions.push_back(Action::Send {
-                ticket: self.ticket.clone(),
-                pass: None,
-                timeout: self.timeout,
-                proof: self.proof.take(),
-            });
+            let (ticket, timeout) = (self.ticket.clone(), self.timeout);
+            self.actions.push_back(Action::Send { ticket, pass: None, timeout, proof });
         }
         // Should the page die with the request in flight, the next page waits at least the
         // base delay: twenty F5 presses during a check cost one request, not twenty.

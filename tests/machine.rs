@@ -610,10 +610,29 @@ fn a_late_reply_after_another_tab_let_the_user_in_is_ignored() {
     assert_eq!(last_snapshot(&drain(&mut m)), None, "nothing persisted over the admission");
 }
 
+/// A machine on the page nginx serves in place of the gate's URL: the quota page.
+fn on_the_quota_page(seed: u64) -> Machine {
+    let gate = "https://ent.example/login";
+    Machine::new(&config(), seed).at_page(&format!("{gate}#top"), gate)
+}
+
+#[test]
+fn a_page_elsewhere_than_the_gate_url_asks_with_a_fetch() {
+    let gate = "https://ent.example/login";
+    for page in ["https://ent.example/", "https://ent.example/login?next=/", "https://other/login"]
+    {
+        let mut m = Machine::new(&config(), 27).at_page(page, gate);
+        m.handle_start(T0, None);
+        let actions = drain(&mut m);
+        assert_eq!(sends(&actions), 1, "{page}: not the gate's refusal, the first check goes out");
+        assert!(!actions.contains(&Action::Reload), "{page}");
+    }
+}
+
 #[test]
 fn on_the_quota_page_itself_the_first_request_waits_a_backoff() {
-    let mut m = Machine::new(&config(), 28);
-    m.handle_start_refused(T0, None);
+    let mut m = on_the_quota_page(28);
+    m.handle_start(T0, None);
     let actions = drain(&mut m);
     assert_eq!(sends(&actions), 0, "the page load was the attempt: no second request at once");
     assert_eq!(m.view(T0).phase, Phase::Throttled);
@@ -635,8 +654,8 @@ fn each_refused_page_load_counts_one_more_attempt() {
     let mut attempts = Vec::new();
     let mut now = T0;
     for _ in 0..4 {
-        let mut m = Machine::new(&config(), 31);
-        m.handle_start_refused(now, stored.take());
+        let mut m = on_the_quota_page(31);
+        m.handle_start(now, stored.take());
         let snapshot = last_snapshot(&drain(&mut m)).unwrap();
         attempts.push(snapshot.attempt);
         assert!(snapshot.next_at > now, "never at once");
@@ -658,7 +677,7 @@ fn back_on_the_quota_page_a_stored_admission_is_spent_not_replayed() {
         Status::Admitted { pass: Some("p".into()), expires_at: Some(at(300.0)) },
         Status::FailedOpen,
     ] {
-        let mut m = Machine::new(&config(), 29);
+        let mut m = on_the_quota_page(29);
         let snapshot = Snapshot {
             ticket: None,
             next_at: T0.saturating_sub(Duration::from_secs(1)),
@@ -668,7 +687,7 @@ fn back_on_the_quota_page_a_stored_admission_is_spent_not_replayed() {
             last_update: Some(T0.saturating_sub(Duration::from_secs(1))),
             saved_at: T0.saturating_sub(Duration::from_secs(1)),
         };
-        m.handle_start_refused(T0, Some(snapshot));
+        m.handle_start(T0, Some(snapshot));
         let actions = drain(&mut m);
         assert!(
             !actions.iter().any(|a| matches!(a, Action::Admit { .. } | Action::FailOpen)),

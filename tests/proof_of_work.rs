@@ -174,3 +174,18 @@ fn a_solution_for_a_challenge_no_longer_in_hand_is_dropped() {
     m.handle_solved(T0, Some(1));
     assert!(drain(&mut m).is_empty(), "nothing was asked");
 }
+
+#[test]
+fn a_late_second_answer_of_the_solver_leaves_the_request_in_flight_alone() {
+    let (mut m, _) = challenged(true);
+    m.handle_solved(at(3_000), Some(4_242));
+    assert_eq!(sends(&drain(&mut m)).len(), 1, "the solution goes out");
+    // The solver answers again while that request is out: nothing is being solved.
+    m.handle_solved(at(3_010), Some(7));
+    assert!(sends(&drain(&mut m)).is_empty(), "no second request");
+    assert_eq!(m.view(at(3_010)).phase, Phase::Verifying, "still awaiting the gate's answer");
+    // And the answer to the request in flight is still taken.
+    m.handle_reply(at(3_050), queued());
+    assert_eq!(m.view(at(3_050)).phase, Phase::Queued);
+    assert_eq!(m.ticket(), Some("t2.1"));
+}

@@ -282,7 +282,9 @@ impl Widget {
             driver.listen(&document, "DOMContentLoaded", |_| Some(Event::Parsed)),
         ];
         Widget {
-            machine: Machine::new(&config, random_u64()).with_solver(solver.is_some()),
+            machine: Machine::new(&config, random_u64())
+                .with_solver(solver.is_some())
+                .at_page(&window.location().href().unwrap_or_default(), &gate_url),
             store,
             config,
             messages,
@@ -380,12 +382,7 @@ impl Widget {
         live.tabs = Some(tabs);
         self.guard.mark_buttons(self.messages.guard_reason());
         let restored = self.store.load();
-        let here = self.window.location().href().unwrap_or_default();
-        if reply::is_refusal_page(&here, &self.gate_url) {
-            self.machine.handle_start_refused(now, restored);
-        } else {
-            self.machine.handle_start(now, restored);
-        }
+        self.machine.handle_start(now, restored);
     }
 
     fn perform(&mut self, driver: &Rc<Driver>, action: Action) {
