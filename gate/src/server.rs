@@ -1153,33 +1153,21 @@ impl GateState {
                     queue.stats(),
                 )
             });
-        let closure = self.closure();
-        // While closed, the wait grows with the closure: nothing moves.
-        let last_in_line_eta_seconds = if queue_length == 0 {
-            0
-        } else {
-            let paused =
-                closure.as_ref().map_or(0, |c| now.as_millis().saturating_sub(c.since.as_millis()));
-            (last_told.as_millis() + paused).saturating_sub(now.as_millis()).div_ceil(1000)
-        };
-        AdminState {
+        let state = AdminState {
             now: now.as_millis() / 1000,
             queue_length,
             admit_per_minute,
             burst,
             no_show_rate,
-            last_in_line_eta_seconds,
+            last_in_line_eta_seconds: 0,
             standing_by,
-            closed: closure.map(|c| ClosedState {
-                message: c.message,
-                since: c.since.as_millis() / 1000,
-                until: c.until.map(|t| t.as_millis() / 1000),
-            }),
+            closed: None,
             admitted_total: stats.admitted,
             joined_total: stats.issued,
             dropped_total: stats.dropped,
             minutes: self.lock_history().recent(now),
-        }
+        };
+        with_closure(state, self.closure(), last_told, now)
     }
 
     /// The Prometheus exposition at `now`.
@@ -1243,27 +1231,15 @@ impl GateState {
         let Some(store) = &self.shared else { return Ok(self.admin_state(now)) };
         let shared: SharedState = store.state(now).await?;
         let closure = self.remember_closure(shared.closure);
-        let queue_length = shared.live;
-        let last_in_line_eta_seconds = if queue_length == 0 {
-            0
-        } else {
-            let paused =
-                closure.as_ref().map_or(0, |c| now.as_millis().saturating_sub(c.since.as_millis()));
-            (shared.last_told.as_millis() + paused).saturating_sub(now.as_millis()).div_ceil(1000)
-        };
-        Ok(AdminState {
+        let state = AdminState {
             now: now.as_millis() / 1000,
-            queue_length,
+            queue_length: shared.live,
             admit_per_minute: shared.admit_per_minute,
             burst: shared.burst,
             no_show_rate: shared.no_show_rate,
-            last_in_line_eta_seconds,
+            last_in_line_eta_seconds: 0,
             standing_by: shared.standing_by,
-            closed: closure.map(|c| ClosedState {
-                message: c.message,
-                since: c.since.as_millis() / 1000,
-                until: c.until.map(|t| t.as_millis() / 1000),
-            }),
+            closed: None,
             admitted_total: shared.admitted,
             joined_total: shared.issued,
             dropped_total: shared.dropped,
@@ -1276,7 +1252,8 @@ impl GateState {
                     admissions,
                 })
                 .collect(),
-        })
+        };
+        Ok(with_closure(state, closure, shared.last_told, now))
     }
 
     /// [`GateState::set_rate`], on the shared store if the queue lives there.
@@ -2036,6 +2013,28 @@ fn status_params(query: Option<&str>) -> Result<StatusParams, &'static str> {
 }
 
 /// The ticket alone, as [`status_params`] reads it.
+/// Completes the operator's figures with the closure, if any, and the last one in line's wait,
+/// from the latest told time: while closed, that wait grows with the closure (nothing moves).
+fn with_closure(
+    mut state: AdminState,
+    closure: Option<Closure>,
+    last_told: Timestamp,
+    now: Timestamp,
+) -> AdminState {
+    if state.queue_length > 0 {
+        let paused =
+            closure.as_ref().map_or(0, |c| now.as_millis().saturating_sub(c.since.as_millis()));
+        state.last_in_line_eta_seconds =
+            (last_told.as_millis() + paused).saturating_sub(now.as_millis()).div_ceil(1000);
+    }
+    state.closed = closure.map(|c| ClosedState {
+        message: c.message,
+        since: c.since.as_millis() / 1000,
+        until: c.until.map(|t| t.as_millis() / 1000),
+    });
+    state
+}
+
 #[cfg(test)]
 fn ticket_param(query: Option<&str>) -> Result<Option<String>, &'static str> {
     status_params(query).map(|params| params.ticket)
