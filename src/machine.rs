@@ -252,6 +252,13 @@ enum Role {
 }
 
 /// The waiting-room state machine.
+///
+/// Its state is four enums, each carrying the data that exists only in its variants: the
+/// [`Status`] the user sees (the operator's message while closed, the pass once in), the
+/// `Activity` towards the gate (the challenge while solving, the solution until sent), how
+/// this page asks (`Asking`) and its part among tabs (`Role`). Beside them only what every
+/// status keeps: the ticket and the place survive a throttle, an outage and going offline
+/// (nothing is lost), and the schedule holds across all of them.
 #[derive(Debug)]
 pub struct Machine {
     fail: FailPolicy,
@@ -263,16 +270,19 @@ pub struct Machine {
     eta: EtaEstimator,
 
     status: Status,
+    activity: Activity,
+    asking: Asking,
+    role: Role,
+    /// The gate's ticket: our place, kept whatever the status.
     ticket: Option<String>,
+    /// The last place the gate gave, counted down locally, shown while throttled or offline.
     place: Option<Place>,
+    /// When the gate last answered.
     last_update: Option<Timestamp>,
     /// No request before this. `None` until started, or told by a peer.
     next_at: Option<Timestamp>,
     /// When the newest snapshot this tab knows of was taken, its own or a peer's.
     saved_at: Timestamp,
-    activity: Activity,
-    asking: Asking,
-    role: Role,
     /// This tab's share of the follower watchdog's jitter.
     watchdog_jitter: Duration,
     online: bool,
@@ -347,8 +357,8 @@ impl Machine {
     /// fail-open that is old, from the future, or implausible is not honoured; the gate is
     /// asked again, keeping the schedule.
     ///
-    /// On the gate's refusal page ([`Machine::at_page`]) it starts as [`Machine::start_refused`]
-    /// says.
+    /// On the gate's refusal page ([`Machine::at_page`]), the page load was the refused attempt:
+    /// nothing is sent at once, and a stored admission is not honoured (see `start_refused`).
     pub fn handle_start(&mut self, now: Timestamp, restored: Option<Snapshot>) {
         if self.asking == Asking::Reload {
             return self.start_refused(now, restored);
