@@ -108,10 +108,14 @@ test("nginx auth_request: no pass, no login; a pupil admitted by the widget logs
   await classmate.addCookies([{ name: "waitroom_pass", value: pass.value, url }]);
   const copied = await openPage(classmate, `${url}/login`);
   assert.match(copied.url(), /\/attente\.html$/, "the copied pass does not open the login page");
+  // The classmate's own widget would now queue and, the gate having room, be let in with a pass
+  // of its own: a fair admission, not the copy's. Closed here, so that only the copies count.
+  await classmate.close();
   // Even knowing nothing but the pass, a script fares no better.
   assert.equal((await scriptedLogin(url, `waitroom_pass=${pass.value}`)).status, 303);
   assert.equal((await scriptedLogin(url, `waitroom_pass=${pass.value}; waitroom_id=AAAAAAAAAAAAAAAAAAAAAA`)).status, 303);
-  assert.equal(portal.seen.length, before, "nothing of the copies reached the portal");
+  const copies = portal.seen.slice(before).filter((r) => r.passId === logins[0].passId);
+  assert.deepEqual(copies, [], "nothing of the copies reached the portal");
   // While the pupil's own browser still gets through.
   assert.equal((await scriptedLogin(url, `waitroom_pass=${pass.value}; waitroom_id=${id.value}`)).status, 200);
 });
