@@ -1,39 +1,38 @@
 //! The admin API over real HTTP on 127.0.0.1, in-process, with a fake clock: who may use it,
 //! and what each control does to the pupils already queued.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use waitroom::time::Timestamp;
 use waitroom::wire::{ErrorReply, StatusReply, STATUS_PATH, TICKET_PARAM};
 use waitroom_gate::admin::{AdminState, AdminToken};
-use waitroom_gate::server::{serve, GateConfig};
 
-const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+mod support;
+use support::{TestGate, T0};
+
 const TOKEN: &str = "ops-token-0123456789abcdef";
-const T0: u64 = 1_700_000_000_000;
 
+/// A gate admitting 60 a minute (bucket of 1) that knows `tokens`, and the operator's client.
 struct Gate {
-    url: String,
-    clock: Arc<AtomicU64>,
+    gate: TestGate,
     http: reqwest::Client,
 }
 
+impl std::ops::Deref for Gate {
+    type Target = TestGate;
+
+    fn deref(&self) -> &TestGate {
+        &self.gate
+    }
+}
+
 async fn start(tokens: Vec<AdminToken>) -> Gate {
-    let clock = Arc::new(AtomicU64::new(T0));
-    let hand = clock.clone();
-    let mut config = GateConfig::new(SECRET.to_vec());
-    config.admit_per_minute = 60.0;
-    config.burst = Some(1.0);
-    config.clock = Arc::new(move || Timestamp::from_millis(hand.load(Ordering::SeqCst)));
-    config.admin_tokens = tokens;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(serve(listener, config));
-    Gate { url, clock, http: reqwest::Client::builder().no_proxy().build().unwrap() }
+    let gate = TestGate::start(|config| {
+        config.admit_per_minute = 60.0;
+        config.admin_tokens = tokens;
+    })
+    .await;
+    Gate { gate, http: reqwest::Client::builder().no_proxy().build().unwrap() }
 }
 
 async fn with_token() -> Gate {
@@ -67,14 +66,6 @@ impl Pupil {
 }
 
 impl Gate {
-    fn now(&self) -> u64 {
-        self.clock.load(Ordering::SeqCst)
-    }
-
-    fn set_clock(&self, ms: u64) {
-        self.clock.store(ms, Ordering::SeqCst);
-    }
-
     async fn admin(
         &self,
         method: reqwest::Method,

@@ -1,41 +1,32 @@
 //! The gate against floods of newcomers: the queue's cap, over real HTTP on 127.0.0.1.
 
-use std::sync::Arc;
-
 use reqwest::header::RETRY_AFTER;
 use reqwest::StatusCode;
-use waitroom::time::Timestamp;
 use waitroom::wire::{StatusReply, STATUS_PATH, TICKET_PARAM};
-use waitroom_gate::server::{serve, GateConfig, ADDRESS_MESSAGE, FULL_MESSAGE, HEALTH_PATH};
+use waitroom_gate::server::{GateConfig, ADDRESS_MESSAGE, FULL_MESSAGE, HEALTH_PATH};
 
-const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
-const T0: u64 = 1_700_000_000_000;
+mod support;
+use support::{TestGate, T0};
 
 struct Gate {
-    url: String,
+    gate: TestGate,
     client: reqwest::Client,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-impl Drop for Gate {
-    fn drop(&mut self) {
-        self.server.abort();
+impl std::ops::Deref for Gate {
+    type Target = TestGate;
+
+    fn deref(&self) -> &TestGate {
+        &self.gate
     }
 }
 
-/// A gate admitting 2 a minute with a bucket of 1 and a fixed clock, changed by `configure`.
+/// A gate admitting 2 a minute with a bucket of 1 ([`TestGate::start`]), changed by `configure`,
+/// and one browser, which keeps the cookie its tickets are bound to.
 async fn start(configure: impl FnOnce(&mut GateConfig)) -> Gate {
-    let mut config = GateConfig::new(SECRET.to_vec());
-    config.admit_per_minute = 2.0;
-    config.burst = Some(1.0);
-    config.clock = Arc::new(|| Timestamp::from_millis(T0));
-    configure(&mut config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(serve(listener, config));
-    // One browser, which keeps the cookie its tickets are bound to.
+    let gate = TestGate::start(configure).await;
     let client = reqwest::Client::builder().no_proxy().cookie_store(true).build().unwrap();
-    Gate { url, client, server }
+    Gate { gate, client }
 }
 
 impl Gate {
@@ -102,19 +93,13 @@ async fn the_widget_reads_a_full_queue_as_the_closed_notice_with_the_message() {
 
 #[tokio::test]
 async fn the_tidy_up_timer_drops_absent_holders_without_any_request() {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    let clock = Arc::new(AtomicU64::new(T0));
-    let hand = clock.clone();
-    let gate = start(move |config| {
-        config.clock = Arc::new(move || Timestamp::from_millis(hand.load(Ordering::SeqCst)));
-    })
-    .await;
+    let gate = start(|_| {}).await;
     for _ in 0..51 {
         gate.status(None).await;
     }
     assert_eq!(gate.live().await, 50);
     // Every told time and grace period is long past; nobody asks for a status.
-    clock.fetch_add(3_600_000, Ordering::SeqCst);
+    gate.advance_ms(3_600_000);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while gate.live().await > 0 {
         assert!(std::time::Instant::now() < deadline, "the timer did not tidy up");
@@ -122,23 +107,15 @@ async fn the_tidy_up_timer_drops_absent_holders_without_any_request() {
     }
 }
 
-/// A gate trusting `X-Forwarded-For`, admitting 2 000 a minute from a burst of 2 000 (as if it
-/// had been busy), its clock moved by hand.
-async fn behind_a_proxy(
-    configure: impl FnOnce(&mut GateConfig),
-) -> (Gate, Arc<std::sync::atomic::AtomicU64>) {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    let clock = Arc::new(AtomicU64::new(T0));
-    let hand = clock.clone();
-    let gate = start(move |config| {
+/// A gate trusting `X-Forwarded-For`, admitting 2 000 a minute from a bucket of 1, its clock
+/// moved by hand.
+async fn behind_a_proxy(configure: impl FnOnce(&mut GateConfig)) -> Gate {
+    start(move |config| {
         config.admit_per_minute = 2_000.0;
-        config.burst = Some(1.0);
         config.client_address_header = Some("x-forwarded-for".into());
-        config.clock = Arc::new(move || Timestamp::from_millis(hand.load(Ordering::SeqCst)));
         configure(config);
     })
-    .await;
-    (gate, clock)
+    .await
 }
 
 impl Gate {
@@ -151,16 +128,15 @@ impl Gate {
 
 #[tokio::test]
 async fn a_lycee_of_2000_behind_one_nat_arriving_in_two_minutes_is_never_slowed() {
-    use std::sync::atomic::Ordering;
     // A portal admitting 60 a minute: nearly the whole school waits at once, and holds
     // nearly 2 000 places from one address.
-    let (gate, clock) = behind_a_proxy(|config| config.admit_per_minute = 60.0).await;
+    let gate = behind_a_proxy(|config| config.admit_per_minute = 60.0).await;
     // Someone else first, so that the school is queued rather than admitted at once.
     gate.status_from("198.51.100.1").await;
     let mut last_position = 0;
     for pupil in 0..2_000u64 {
         // One pupil every 60 ms: 2 000 in 120 s.
-        clock.store(T0 + pupil * 60, Ordering::SeqCst);
+        gate.set_clock(T0 + pupil * 60);
         match gate.status_from("10.0.0.1, 203.0.113.7").await {
             StatusReply::Queued(queued) => last_position = queued.position,
             StatusReply::Admitted(_) => {}
@@ -172,7 +148,7 @@ async fn a_lycee_of_2000_behind_one_nat_arriving_in_two_minutes_is_never_slowed(
 
 #[tokio::test]
 async fn a_flooding_address_holds_at_most_its_cap_and_pushes_a_pupil_back_by_no_more() {
-    let (gate, clock) = behind_a_proxy(|config| config.max_per_address = 200).await;
+    let gate = behind_a_proxy(|config| config.max_per_address = 200).await;
     gate.status_from("198.51.100.1").await;
     let mut refused = 0;
     for _ in 0..1_000 {
@@ -196,7 +172,7 @@ async fn a_flooding_address_holds_at_most_its_cap_and_pushes_a_pupil_back_by_no_
     assert!(matches!(gate.status_from("2001:db8:0:1::ffff").await, StatusReply::Closed(_)));
     assert!(matches!(gate.status_from("2001:db8:0:2::1").await, StatusReply::Queued(_)));
     // Once its holders are dropped (they never came back), the address may join again.
-    clock.fetch_add(3_600_000, std::sync::atomic::Ordering::SeqCst);
+    gate.advance_ms(3_600_000);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while !matches!(gate.status_from("203.0.113.66").await, StatusReply::Queued(_)) {
         assert!(std::time::Instant::now() < deadline, "its places were never given back");
@@ -206,7 +182,7 @@ async fn a_flooding_address_holds_at_most_its_cap_and_pushes_a_pupil_back_by_no_
 
 #[tokio::test]
 async fn without_the_option_a_forwarded_for_header_is_not_believed() {
-    let (gate, _clock) = behind_a_proxy(|config| {
+    let gate = behind_a_proxy(|config| {
         config.client_address_header = None;
         config.max_per_address = 5;
     })

@@ -1,32 +1,37 @@
 //! The gate over real HTTP on 127.0.0.1, in-process, with a fake clock. Each `reqwest::Client`
 //! with a cookie store is one browser; [`Gate::client`] is the pupil's own.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::cookie::{CookieStore as _, Jar};
 use reqwest::header::{HeaderMap, CACHE_CONTROL, CONTENT_TYPE, COOKIE, RETRY_AFTER, SET_COOKIE};
 use reqwest::StatusCode;
-use waitroom::time::Timestamp;
 use waitroom::wire::{
     ErrorReply, StatusReply, VerifyReply, AUTH_PATH, PASS_PARAM, STATUS_PATH, TICKET_PARAM,
     VERIFY_PATH,
 };
-use waitroom_gate::server::{serve, GateConfig};
+use waitroom_gate::server::GateConfig;
 
-const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
-const T0: u64 = 1_700_000_000_000;
+mod support;
+use support::{TestGate, T0};
+
 const ENT: &str = "https://ent.example";
 
-/// A gate running in-process, and the hand on its clock.
+/// A gate running in-process, and the pupil's browser.
 struct Gate {
-    url: String,
-    clock: Arc<AtomicU64>,
+    gate: TestGate,
     /// The pupil's browser: it keeps the gate's cookies in `jar`.
     client: reqwest::Client,
     jar: Arc<Jar>,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl std::ops::Deref for Gate {
+    type Target = TestGate;
+
+    fn deref(&self) -> &TestGate {
+        &self.gate
+    }
 }
 
 /// A browser with its own cookies.
@@ -75,21 +80,11 @@ async fn start_with(configure: impl FnOnce(&mut GateConfig)) -> Gate {
     start_at(T0, configure).await
 }
 
-/// Starts a gate whose clock reads `t0` ms since the epoch.
+/// Starts a gate whose clock reads `t0` ms since the epoch ([`TestGate::start_at`]).
 async fn start_at(t0: u64, configure: impl FnOnce(&mut GateConfig)) -> Gate {
-    let clock = Arc::new(AtomicU64::new(t0));
-    let hand = clock.clone();
-    let mut config = GateConfig::new(SECRET.to_vec());
-    config.admit_per_minute = 2.0;
-    // One admission in the bucket, so that the second visitor is the first to queue.
-    config.burst = Some(1.0);
-    config.clock = Arc::new(move || Timestamp::from_millis(hand.load(Ordering::SeqCst)));
-    configure(&mut config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(serve(listener, config));
+    let gate = TestGate::start_at(t0, configure).await;
     let (client, jar) = browser();
-    Gate { url, clock, client, jar, server }
+    Gate { gate, client, jar }
 }
 
 async fn start() -> Gate {
@@ -99,16 +94,11 @@ async fn start() -> Gate {
 impl Gate {
     /// Stops serving, as a killed process would; what it knew is lost.
     async fn stop(self) {
-        self.server.abort();
-        let _ = self.server.await;
-    }
-
-    fn now(&self) -> u64 {
-        self.clock.load(Ordering::SeqCst)
+        self.gate.stop().await;
     }
 
     fn advance(&self, seconds: u64) {
-        self.clock.fetch_add(seconds * 1000, Ordering::SeqCst);
+        self.advance_ms(seconds * 1000);
     }
 
     async fn get(&self, path_and_query: &str) -> reqwest::Response {
@@ -211,7 +201,7 @@ async fn the_first_client_is_admitted_then_others_queue_in_arrival_order() {
 async fn retry_after_is_a_whole_number_of_seconds_equal_to_the_json_field_rounded_up() {
     let gate = start().await;
     gate.status(None).await;
-    gate.clock.fetch_add(1234, Ordering::SeqCst);
+    gate.advance_ms(1234);
     for _ in 0..3 {
         let reply = gate.status(None).await;
         let ms = reply.queued().retry_after_ms;

@@ -2,45 +2,37 @@
 //! on 127.0.0.1, in-process.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{RETRY_AFTER, USER_AGENT};
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use waitroom::time::Timestamp;
 use waitroom::wire::{StatusReply, STATUS_PATH, VERIFY_PATH};
-use waitroom_gate::server::{serve, GateConfig, HEALTH_PATH};
+use waitroom_gate::server::{GateConfig, HEALTH_PATH};
 
-const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
-const T0: u64 = 1_700_000_000_000;
+mod support;
+use support::TestGate;
 
 struct Gate {
-    addr: std::net::SocketAddr,
-    url: String,
+    gate: TestGate,
     client: reqwest::Client,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-impl Drop for Gate {
-    fn drop(&mut self) {
-        self.server.abort();
+impl std::ops::Deref for Gate {
+    type Target = TestGate;
+
+    fn deref(&self) -> &TestGate {
+        &self.gate
     }
 }
 
-/// A gate admitting 2 a minute with a bucket of 1, changed by `configure`.
+/// A gate admitting 2 a minute with a bucket of 1 ([`TestGate::start`]), changed by
+/// `configure`, and a client without cookies.
 async fn start(configure: impl FnOnce(&mut GateConfig)) -> Gate {
-    let mut config = GateConfig::new(SECRET.to_vec());
-    config.admit_per_minute = 2.0;
-    config.burst = Some(1.0);
-    config.clock = Arc::new(|| Timestamp::from_millis(T0));
-    configure(&mut config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(serve(listener, config));
+    let gate = TestGate::start(configure).await;
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    Gate { addr, url: format!("http://{addr}"), client, server }
+    Gate { gate, client }
 }
 
 impl Gate {
