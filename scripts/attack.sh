@@ -82,23 +82,9 @@ log "(e1) one address, $FLOOD fresh requests"
 start_gate --proof-of-work off
 sleep 0.3
 idle=$(rss_kib "$GATE_PID")
-cat >"$work/flood.lua" <<'EOF'
-wrk.headers["Accept"] = "application/json"
-local threads = 0
-function setup(thread) threads = threads + 1; thread:set("id", threads) end
-local limit = tonumber(os.getenv("WRK_LIMIT"))
-local seen = 0
-function response(status, headers, body)
-  seen = seen + 1
-  if seen == limit then
-    io.open(os.getenv("WRK_DONE") .. "." .. id, "w"):close()
-    wrk.thread:stop()
-  end
-end
-EOF
 t0=$(date +%s.%N)
 WRK_LIMIT=$((FLOOD / 2)) WRK_DONE="$work/flooded" wrk -t2 -c64 -d300s --timeout 5s \
-  -s "$work/flood.lua" "$GATE_URL/waitroom/status" >"$work/flood.wrk" &
+  -s scripts/wrk-stop-after.lua "$GATE_URL/waitroom/status" >"$work/flood.wrk" &
 wrk_pid=$!
 started+=("$wrk_pid")
 while kill -0 "$wrk_pid" 2>/dev/null; do

@@ -218,28 +218,10 @@ start_gate --max-per-address 9000000 --max-queue 9000000 --proof-of-work off
 sleep 0.5
 idle_rss=$(rss_kib "$GATE_PID")
 per_thread=$(( (TICKETS + THREADS - 1) / THREADS ))
-# wrk counts time, not requests: each thread stops after WRK_LIMIT responses and leaves a
-# marker file, and wrk (whose main thread sleeps for -d regardless) is interrupted once all are.
-cat >"$work/stop-after.lua" <<'EOF'
-wrk.headers["Accept"] = "application/json"
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("id", threads)
-end
-local limit = tonumber(os.getenv("WRK_LIMIT"))
-local seen = 0
-function response(status, headers, body)
-  seen = seen + 1
-  if seen == limit then
-    io.open(os.getenv("WRK_DONE") .. "." .. id, "w"):close()
-    wrk.thread:stop()
-  end
-end
-EOF
+# Each wrk thread stops after WRK_LIMIT responses (scripts/wrk-stop-after.lua says how).
 fill_started=$(date +%s.%N)
 WRK_LIMIT=$per_thread WRK_DONE="$work/filled" wrk -t"$THREADS" -c"$CONNECTIONS" -d180s --timeout 5s \
-  -s "$work/stop-after.lua" "$GATE_URL/waitroom/status" >"$work/fill.wrk" &
+  -s scripts/wrk-stop-after.lua "$GATE_URL/waitroom/status" >"$work/fill.wrk" &
 WRK_PID=$!
 started+=("$WRK_PID")
 while kill -0 "$WRK_PID" 2>/dev/null; do
@@ -333,7 +315,7 @@ if [ "${LOADTEST_REDIS:-1}" != 0 ] && command -v redis-server >/dev/null; then
   rm -f "$work"/filled.*
   redis_fill_started=$(date +%s.%N)
   WRK_LIMIT=$(( (REDIS_TICKETS + THREADS - 1) / THREADS )) WRK_DONE="$work/filled" wrk -t"$THREADS" -c"$CONNECTIONS" -d600s --timeout 5s \
-    -s "$work/stop-after.lua" "$GATE_URL/waitroom/status" >"$work/fill.redis.wrk" &
+    -s scripts/wrk-stop-after.lua "$GATE_URL/waitroom/status" >"$work/fill.redis.wrk" &
   WRK_PID=$!
   started+=("$WRK_PID")
   while kill -0 "$WRK_PID" 2>/dev/null; do
