@@ -2012,7 +2012,6 @@ fn status_params(query: Option<&str>) -> Result<StatusParams, &'static str> {
     Ok(params)
 }
 
-/// The ticket alone, as [`status_params`] reads it.
 /// Completes the operator's figures with the closure, if any, and the last one in line's wait,
 /// from the latest told time: while closed, that wait grows with the closure (nothing moves).
 fn with_closure(
@@ -2035,6 +2034,7 @@ fn with_closure(
     state
 }
 
+/// The ticket alone, as [`status_params`] reads it.
 #[cfg(test)]
 fn ticket_param(query: Option<&str>) -> Result<Option<String>, &'static str> {
     status_params(query).map(|params| params.ticket)
