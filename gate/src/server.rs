@@ -97,6 +97,9 @@ pub const ADDRESS_MESSAGE: &str = "Trop de places sont déjà réservées depuis
 /// How often the tidy-up timer runs, and how many deadlines it handles per hold of the lock.
 const TIDY_PERIOD: Duration = Duration::from_millis(250);
 const TIDY_BATCH: usize = 4_096;
+/// The health check calls the shared store unreachable when no tidy-up (every
+/// [`TIDY_PERIOD`], each call bounded to a second) has reached it for this long.
+const STORE_SILENCE: Duration = Duration::from_secs(3);
 /// How often the tidy-up logs its counts (at info), when something happened.
 const TIDY_LOG_PERIOD: Duration = Duration::from_secs(60);
 /// How long a browser that refuses cookies is asked to wait before asking again.
@@ -338,6 +341,8 @@ pub struct GateState {
     shared: Option<RedisStore>,
     /// Tickets waiting in the shared store, as of the last tidy-up (for the health check).
     shared_live: AtomicU64,
+    /// When a tidy-up last reached the shared store (ms; 0: never yet), for the health check.
+    shared_reached_at: AtomicU64,
     /// The shared store's admission rate as of the last tidy-up (`f64` bits), which the proof
     /// of work compares the join attempts with.
     shared_rate: AtomicU64,
@@ -418,6 +423,7 @@ impl GateState {
             tickets,
             shared,
             shared_live: AtomicU64::new(0),
+            shared_reached_at: AtomicU64::new(0),
             shared_rate: AtomicU64::new(config.admit_per_minute.to_bits()),
             unreported_joins: AtomicU64::new(0),
             shared_joins: AtomicU64::new(0),
@@ -1410,6 +1416,7 @@ impl GateState {
             let joins = self.unreported_joins.swap(0, Ordering::Relaxed);
             match store.tidy(now, TIDY_BATCH, hold, joins).await {
                 Ok(tidied) => {
+                    self.shared_reached_at.store(now.as_millis(), Ordering::Relaxed);
                     self.dropped.fetch_add(tidied.dropped, Ordering::Relaxed);
                     self.shared_live.store(tidied.live, Ordering::Relaxed);
                     self.shared_rate.store(tidied.admit_per_minute.to_bits(), Ordering::Relaxed);
@@ -1679,23 +1686,37 @@ pub fn takes_no_place(method: &Method, headers: &HeaderMap) -> bool {
 /// The body of `GET /waitroom/health`.
 #[derive(Debug, Serialize)]
 struct Health {
+    /// `ok`, or `store_unavailable`.
     status: &'static str,
     /// Tickets waiting.
     live: u64,
     closed: bool,
+    /// `memory`; on a shared store, `ok` or `unreachable`.
+    store: &'static str,
 }
 
-/// `GET /waitroom/health`: the gate answers; how many wait. Touches no record.
+/// `GET /waitroom/health`: the gate answers; how many wait. Touches no record, and costs the
+/// shared store nothing: its figures are the last tidy-up's (every 250 ms).
+///
+/// `503` while that store has not answered for [`STORE_SILENCE`] (or not yet since the start):
+/// this instance can admit nobody, and a load balancer's check sends the pupils to the
+/// instances that reach it.
 async fn health(State(state): State<Arc<GateState>>) -> Response {
-    let live = match state.shared {
-        None => state.with_queue(|queue| queue.live()),
-        // As of the last tidy-up (every 250 ms): a health check costs the store nothing.
-        Some(_) => state.shared_live.load(Ordering::Relaxed),
+    let (live, store) = match state.shared {
+        None => (state.with_queue(|queue| queue.live()), "memory"),
+        Some(_) => {
+            let reached_at = state.shared_reached_at.load(Ordering::Relaxed);
+            let silent = state.now().as_millis().saturating_sub(reached_at);
+            let reached = reached_at > 0 && silent < duration_millis(STORE_SILENCE);
+            (state.shared_live.load(Ordering::Relaxed), if reached { "ok" } else { "unreachable" })
+        }
     };
-    json(
-        StatusCode::OK,
-        &Health { status: "ok", live, closed: state.closed.load(Ordering::Relaxed) },
-    )
+    let (code, status) = if store == "unreachable" {
+        (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+    } else {
+        (StatusCode::OK, "ok")
+    };
+    json(code, &Health { status, live, closed: state.closed.load(Ordering::Relaxed), store })
 }
 
 /// Adds `Cache-Control: no-store` and the CORS headers to every API reply.

@@ -42,6 +42,7 @@ impl Gate {
     async fn live(&self) -> u64 {
         let response = self.client.get(format!("{}{HEALTH_PATH}", self.url)).send();
         let body: serde_json::Value = response.await.unwrap().json().await.unwrap();
+        assert_eq!((&body["status"], &body["store"]), (&"ok".into(), &"memory".into()));
         body["live"].as_u64().unwrap()
     }
 }

@@ -22,6 +22,7 @@ use waitroom::rng::Rng;
 use waitroom::time::Timestamp;
 use waitroom::wire::STATUS_PATH;
 use waitroom_gate::queue::{Decision, Queue, QueueConfig, QueueStats, Visit};
+use waitroom_gate::server::HEALTH_PATH;
 use waitroom_gate::store::RedisStore;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -444,6 +445,24 @@ async fn unavailable_within_the_deadline(
     assert!(took < Duration::from_millis(2_500), "answered in {took:?}");
 }
 
+/// The health check: HTTP status, then the body's `status` and `store`.
+async fn health(gate: &Gate) -> (u16, String, String) {
+    let response = browser().get(format!("{}{HEALTH_PATH}", gate.url)).send().await.unwrap();
+    let code = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap();
+    (code, body["status"].as_str().unwrap().into(), body["store"].as_str().unwrap().into())
+}
+
+/// Polls the health check until it says the store is reached (its figures are the tidy-up's,
+/// every 250 ms): at the start and after the store comes back.
+async fn health_reaches_the_store(gate: &Gate) {
+    let started = Instant::now();
+    while health(gate).await != (200, "ok".into(), "ok".into()) {
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", health(gate).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Polls until the gate answers from its store again; returns that answer.
 async fn recovered(
     client: &reqwest::Client,
@@ -471,16 +490,21 @@ async fn redis_stopped_or_frozen_gives_503_within_the_deadline_admits_nobody_and
     let (code, _, body) = status(&holder, &gate, None).await;
     assert_eq!((code, body["position"].as_u64()), (503, Some(1)), "{body}");
     let ticket = body["ticket"].as_str().unwrap().to_string();
+    health_reaches_the_store(&gate).await;
 
-    // Stopped: nobody admitted by mistake, the holder included, once its time has come.
+    // Stopped: nobody admitted by mistake, the holder included, once its time has come; the
+    // health check says so, for a load balancer to send pupils elsewhere.
     redis.kill();
     tokio::time::sleep(Duration::from_secs(10)).await;
     unavailable_within_the_deadline(&browser(), &gate, None).await;
     unavailable_within_the_deadline(&holder, &gate, Some(&ticket)).await;
+    let unreachable = (503, "store_unavailable".to_string(), "unreachable".to_string());
+    assert_eq!(health(&gate).await, unreachable);
     redis.spawn();
     // Back by itself; the holder's place survived the crash (append-only file).
     let body = recovered(&holder, &gate, Some(&ticket)).await;
     assert!(body.get("pass").is_some(), "the holder was due: {body}");
+    health_reaches_the_store(&gate).await;
 
     // Frozen (SIGSTOP): every request still answered within the deadline, none hangs.
     redis.signal("-STOP");
@@ -524,6 +548,9 @@ async fn a_store_unreachable_from_the_start_gives_503_and_its_password_is_never_
         child: tokio::process::Command::new("true").spawn().unwrap(),
     };
     unavailable_within_the_deadline(&browser(), &gate, None).await;
+    // Never reached since the start: not ready.
+    let unreachable = (503, "store_unavailable".to_string(), "unreachable".to_string());
+    assert_eq!(health(&gate).await, unreachable);
     tokio::time::sleep(Duration::from_millis(600)).await;
     child.start_kill().unwrap();
     let output = child.wait_with_output().await.unwrap();
