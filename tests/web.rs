@@ -50,6 +50,14 @@ fn the_browser_reads_json_numbers_to_the_nearest_float() {
 fn the_last_update_shows_the_users_local_hour_and_minute() {
     let year_2026 = 1_767_225_600_000u64;
     let times = (0..1_300u64).map(|i| year_2026 + i * 24_271_000).chain([0, 59_999, 3_600_000]);
+    let offsets: std::collections::BTreeSet<i64> = times
+        .clone()
+        .map(|ms| js_sys::Date::new(&JsValue::from_f64(ms as f64)).get_timezone_offset() as i64)
+        .collect();
+    assert!(
+        offsets.len() > 1,
+        "one offset ({offsets:?}): run with TZ=Europe/Paris (make test-wasm)"
+    );
     for ms in times {
         let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
         let expected = (date.get_hours() as u8, date.get_minutes() as u8);

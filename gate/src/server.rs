@@ -7,7 +7,8 @@
 //!   for that browser, its id and expiry; `consume` makes it single-use.
 //! - `GET /waitroom/auth`: `204` when the request carries a valid pass and the cookie it is
 //!   bound to, `401` otherwise; for nginx `auth_request` (see `docs/nginx-auth.conf`).
-//! - `GET /waitroom/health`: `200` while the gate serves, for load balancers; no queue record.
+//! - `GET /waitroom/health`: `200` while the gate serves, `503` while a shared store is
+//!   unreachable, for load balancers; no queue record.
 //!
 //! Every reply under `/waitroom` is JSON with `Cache-Control: no-store`; every reply at all
 //! has `X-Content-Type-Options: nosniff`. Tests start it in-process with [`serve`] on

@@ -135,7 +135,9 @@ async fn health_answers_without_taking_a_place() {
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["cache-control"], "no-store");
         let body: serde_json::Value = response.json().await.unwrap();
-        assert_eq!(body, serde_json::json!({"status": "ok", "live": 0, "closed": false}));
+        let expected =
+            serde_json::json!({"status": "ok", "live": 0, "closed": false, "store": "memory"});
+        assert_eq!(body, expected);
     }
     // The bucket's one token is still there for the first real visitor.
     assert!(matches!(gate.status().await, StatusReply::Admitted(_)));
