@@ -399,7 +399,7 @@ impl GateState {
         let mut queue = Queue::new(config.queue_config(now), now);
         queue.record_drops(true);
         let signer = Signer::new(&config.secret);
-        let first_seq = queue.config().first_seq;
+        let id_base = id_base(config.first_seq, queue.config().first_seq);
         let shared = match &config.store {
             StoreUrl::Memory => None,
             StoreUrl::Redis(url) => {
@@ -429,7 +429,7 @@ impl GateState {
             unreported_joins: AtomicU64::new(0),
             shared_joins: AtomicU64::new(0),
             store_warned_at: AtomicU64::new(0),
-            next_pass_id: AtomicU64::new((1 << 63) | queue.config().first_seq),
+            next_pass_id: AtomicU64::new((1 << 63) | id_base),
             in_process: signer.binding(&BrowserId::from_bytes([0; 16])),
             passes: PassVerifier::new(&config.secret),
             signer,
@@ -450,7 +450,7 @@ impl GateState {
             metrics: Metrics::new(),
             join_rate: Mutex::new(JoinRate::default()),
             spent: Box::new(SpentInMemory::new(DEFAULT_SPENT_CAPACITY)),
-            next_challenge_id: AtomicU64::new(first_seq),
+            next_challenge_id: AtomicU64::new(id_base),
             config,
         })
     }
@@ -2034,6 +2034,24 @@ fn status_params(query: Option<&str>) -> Result<StatusParams, &'static str> {
     Ok(params)
 }
 
+/// Where this instance starts counting the ids of the passes it gives newcomers and of its
+/// proof-of-work challenges. From the start time, as ticket numbers are, two instances on one
+/// shared store started in the same millisecond would count the same ids, and each would spend
+/// the other's (a pupil's single-use pass or solution refused as a replay): so from a random
+/// 62-bit number, whose ranges two instances share with odds of about 10⁻⁹. A configured
+/// `first_seq` (tests, the simulator) keeps them reproducible; without randomness, the start
+/// time.
+fn id_base(configured: Option<u64>, from_start_time: u64) -> u64 {
+    if let Some(seq) = configured {
+        return seq;
+    }
+    let mut bytes = [0u8; 8];
+    match getrandom::getrandom(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes) >> 2,
+        Err(_) => from_start_time,
+    }
+}
+
 /// Completes the operator's figures with the closure, if any, and the last one in line's wait,
 /// from the latest told time: while closed, that wait grows with the closure (nothing moves).
 fn with_closure(
@@ -2119,6 +2137,25 @@ mod tests {
         assert!(status_params(Some("pass=a&pass=b")).is_err());
         assert!(status_params(Some(&format!("pass={}", "a".repeat(513)))).is_err());
         assert_eq!(status_params(Some("pass=")).unwrap().pass, None);
+    }
+
+    #[test]
+    fn instances_started_in_the_same_millisecond_count_different_pass_and_challenge_ids() {
+        let start = |first_seq| {
+            let mut config = GateConfig::new(b"0123456789abcdef0123456789abcdef".to_vec());
+            config.clock = Arc::new(|| Timestamp::from_millis(1_700_000_000_000));
+            config.first_seq = first_seq;
+            let state = GateState::new(config);
+            let challenge = state.next_challenge_id.load(Ordering::Relaxed);
+            (state.next_pass_id.load(Ordering::Relaxed), challenge)
+        };
+        let (a, b) = (start(None), start(None));
+        assert_ne!(a.0, b.0, "pass ids");
+        assert_ne!(a.1, b.1, "challenge ids");
+        assert!(a.0 >= 1 << 63 && a.0 < (1 << 63) + (1 << 62), "a newcomer's pass id: {}", a.0);
+        assert!(a.1 < 1 << 62, "room to count: {}", a.1);
+        // Configured (tests, the simulator): reproducible.
+        assert_eq!(start(Some(7)), ((1 << 63) | 7, 7));
     }
 
     #[test]
