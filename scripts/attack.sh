@@ -125,11 +125,15 @@ function request()
   })
 end
 EOF
-wrk -t2 -c64 -d"${SECONDS_E2}s" --timeout 5s --latency -s "$work/many.lua" \
-  "$GATE_URL/waitroom/status" >"$work/many.wrk"
-many_rps=$(awk '/Requests\/sec:/ {printf "%.0f", $2}' "$work/many.wrk")
-many_p99=$(awk '/^ +99%/ {print $2}' "$work/many.wrk")
-many_requests=$(awk '/requests in/ {print $1}' "$work/many.wrk")
+# The many-address flood against the gate started last, for SECONDS_E2; prints what wrk
+# measured: requests a second, p99, requests.
+many_flood() {
+  wrk -t2 -c64 -d"${SECONDS_E2}s" --timeout 5s --latency -s "$work/many.lua" \
+    "$GATE_URL/waitroom/status" >"$work/$1.wrk"
+  awk '/Requests\/sec:/ {rps = sprintf("%.0f", $2)} /^ +99%/ {p99 = $2}
+       /requests in/ {requests = $1} END {print rps, p99, requests}' "$work/$1.wrk"
+}
+read -r many_rps many_p99 many_requests < <(many_flood many)
 many_live=$(live)
 many_rss=$(rss_kib "$GATE_PID")
 stop "$GATE_PID"
@@ -137,11 +141,7 @@ stop "$GATE_PID"
 # (e2, proof of work) The same flood against the default gate: --proof-of-work auto.
 log "(e2) many addresses with proof of work, ${SECONDS_E2} s"
 start_gate --client-address-header X-Forwarded-For
-wrk -t2 -c64 -d"${SECONDS_E2}s" --timeout 5s --latency -s "$work/many.lua" \
-  "$GATE_URL/waitroom/status" >"$work/pow.wrk"
-pow_rps=$(awk '/Requests\/sec:/ {printf "%.0f", $2}' "$work/pow.wrk")
-pow_p99=$(awk '/^ +99%/ {print $2}' "$work/pow.wrk")
-pow_requests=$(awk '/requests in/ {print $1}' "$work/pow.wrk")
+read -r pow_rps pow_p99 pow_requests < <(many_flood pow)
 pow_live=$(live)
 pow_rss=$(rss_kib "$GATE_PID")
 metric() { curl -s --max-time 5 "$GATE_URL/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
