@@ -37,9 +37,9 @@
 //! **Expiry bounds memory.** A live ticket's record expires a day after its drop deadline (the
 //! drop normally deletes it from the sets first and leaves the record a few seconds for its
 //! no-show check); an admitted one after the grace period (the lost-reply window); a minute's
-//! counts after 16 minutes; a 5-s step's join attempts after 65 s; a nonce when the pass or challenge it names expires; the room's
-//! hash after a week without a call. So a room holds about its live tickets: `make loadtest`
-//! measures the bytes per waiting ticket.
+//! counts after 16 minutes; a 5-s step's join attempts after 65 s; a nonce when the pass or
+//! challenge it names expires; the room's hash after a week without a call. So a room holds
+//! about its live tickets: `make loadtest` measures the bytes per waiting ticket.
 //!
 //! **A status poll is one round trip**: one `EVALSHA` (the script reads and writes only the
 //! keys above). The memory queue's compaction has no counterpart: expiry does it.

@@ -27,6 +27,9 @@ use waitroom_gate::queue::{Decision, Queue, QueueStats, Visit};
 use waitroom_gate::server::{GateState, Proof, StatusAnswer};
 
 use crate::calendar::Calendar;
+use crate::scenario::{Crowd, Latency, Scenario, T0};
+use crate::server::{classify_answer, gate, plain_reply, SECRET};
+use crate::strategy::{Client, Server, Strategy};
 
 /// Time between two requests of the flooding address: 1 000 a second.
 const FLOOD_GAP_MS: u64 = 1;
@@ -53,9 +56,6 @@ pub const HASHES_PER_SECOND: u64 = 90_000;
 pub fn solving_ms(n: u64) -> u64 {
     (n + 1).saturating_mul(1_000).div_ceil(HASHES_PER_SECOND)
 }
-use crate::scenario::{Crowd, Latency, Scenario, T0};
-use crate::server::{classify_answer, gate, plain_reply, SECRET};
-use crate::strategy::{Client, Server, Strategy};
 
 /// "Never", for times.
 pub const NEVER: u64 = u64::MAX;
