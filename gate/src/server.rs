@@ -1703,19 +1703,19 @@ struct Health {
 /// this instance can admit nobody, and a load balancer's check sends the pupils to the
 /// instances that reach it.
 async fn health(State(state): State<Arc<GateState>>) -> Response {
-    let (live, store) = match state.shared {
-        None => (state.with_queue(|queue| queue.live()), "memory"),
+    let (live, reached) = match state.shared {
+        None => (state.with_queue(|queue| queue.live()), None),
         Some(_) => {
             let reached_at = state.shared_reached_at.load(Ordering::Relaxed);
             let silent = state.now().as_millis().saturating_sub(reached_at);
             let reached = reached_at > 0 && silent < duration_millis(STORE_SILENCE);
-            (state.shared_live.load(Ordering::Relaxed), if reached { "ok" } else { "unreachable" })
+            (state.shared_live.load(Ordering::Relaxed), Some(reached))
         }
     };
-    let (code, status) = if store == "unreachable" {
-        (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
-    } else {
-        (StatusCode::OK, "ok")
+    let (code, status, store) = match reached {
+        None => (StatusCode::OK, "ok", "memory"),
+        Some(true) => (StatusCode::OK, "ok", "ok"),
+        Some(false) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "unreachable"),
     };
     json(code, &Health { status, live, closed: state.closed.load(Ordering::Relaxed), store })
 }
